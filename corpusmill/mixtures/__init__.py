@@ -1,0 +1,1 @@
+"""Mixture spec, quota planning, Arrow token shards (issue 6)."""

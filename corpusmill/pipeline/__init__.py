@@ -1,0 +1,1 @@
+"""The engine: config models, Ray runner, stage protocol, resume, accounting."""

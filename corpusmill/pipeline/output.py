@@ -1,0 +1,104 @@
+"""The output folder: documents/, removed/STAGE/, stats.json and the resume state in _state/.
+
+Every file is written under a temp name and renamed into place (atomic on one filesystem).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+TMP_MARK = ".tmp-"
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}{TMP_MARK}{uuid.uuid4().hex[:8]}")
+    with open(tmp, "w") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+class Output:
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        self.state = self.root / "_state"
+        self.parts_state = self.state / "parts"
+
+    def marker(self, part_id: str) -> Path:
+        return self.parts_state / f"{part_id}.json"
+
+    def is_done(self, part_id: str) -> bool:
+        return self.marker(part_id).exists()
+
+    def part_stats(self, part_id: str) -> dict:
+        return json.loads(self.marker(part_id).read_text())
+
+    def reset(self) -> None:
+        """--fresh: forget every earlier result in this output folder."""
+        for name in ("documents", "removed", "_state", "stats.json", "report.html"):
+            p = self.root / name
+            if p.is_dir():
+                shutil.rmtree(p)
+            elif p.exists():
+                p.unlink()
+
+    def prepare(self, fingerprint: dict[str, Any]) -> bool:
+        """Record the config this output is built from; False when an earlier run used another."""
+        self.parts_state.mkdir(parents=True, exist_ok=True)
+        path = self.state / "config.json"
+        wanted = json.dumps(fingerprint, sort_keys=True, indent=1)
+        if path.exists() and path.read_text() != wanted and any(self.parts_state.iterdir()):
+            return False
+        atomic_write_text(path, wanted)
+        self._remove_temp_files()
+        return True
+
+    def _remove_temp_files(self) -> None:
+        """Leftovers of a killed run; their parts have no marker and will be redone."""
+        for p in self.root.rglob(f"*{TMP_MARK}*"):
+            if p.is_file():
+                p.unlink(missing_ok=True)
+
+
+class PartFiles:
+    """The parquet files of one part, written batch by batch, renamed into place on commit."""
+
+    def __init__(self, output: Output, part_id: str):
+        self.output, self.part_id = output, part_id
+        self.writers: dict[str, tuple[pq.ParquetWriter, Path, Path]] = {}
+
+    def write(self, folder: str, table: pa.Table) -> None:
+        if folder not in self.writers:
+            final = self.output.root / folder / f"part-{self.part_id}.parquet"
+            final.parent.mkdir(parents=True, exist_ok=True)
+            tmp = final.with_name(f"{final.name}{TMP_MARK}{uuid.uuid4().hex[:8]}")
+            self.writers[folder] = (pq.ParquetWriter(tmp, table.schema, compression="zstd"), tmp, final)
+        writer = self.writers[folder][0]
+        if table.schema != writer.schema:
+            table = table.cast(writer.schema)
+        writer.write_table(table)
+
+    def commit(self, stats: dict) -> None:
+        stats["files"] = []
+        for writer, tmp, final in self.writers.values():
+            writer.close()
+            os.replace(tmp, final)
+            stats["files"].append(str(final.relative_to(self.output.root)))
+        stats["files"].sort()
+        atomic_write_text(self.output.marker(self.part_id), json.dumps(stats, indent=1))
+
+    def abort(self) -> None:
+        for writer, tmp, _ in self.writers.values():
+            try:
+                writer.close()
+            finally:
+                tmp.unlink(missing_ok=True)

@@ -1,0 +1,96 @@
+"""Turns the configured inputs into parts: one per file, or per byte/row range of a large file.
+
+A part is the unit of work, of output (one documents/ and one removed/ file) and of resume.
+"""
+from __future__ import annotations
+
+import os
+import posixpath
+from dataclasses import asdict, dataclass
+
+import fsspec
+import xxhash
+
+from corpusmill.pipeline.config import BuildConfig, ConfigError, InputSpec
+from corpusmill.pipeline.registry import reader
+
+# Checked in order; the first suffix found anywhere at the end of the name wins.
+_SUFFIX_FORMATS = [
+    (".warc.wet", "wet"), (".wet", "wet"), (".warc", "warc"), (".arc", "arc"),
+    (".jsonl", "jsonl"), (".ndjson", "jsonl"), (".json", "jsonl"),
+    (".parquet", "parquet"), (".txt", "text"), (".text", "text"), (".xml", "mediawiki"),
+]
+_COMPRESSION = (".gz", ".bz2", ".zst", ".zstd", ".xz")
+
+
+@dataclass(frozen=True)
+class Part:
+    source: str
+    path: str  # full path or URL
+    relpath: str  # path relative to the input's common folder: used in document ids
+    format: str
+    start: int = 0  # byte offset (line formats) or first row (parquet)
+    end: int | None = None  # exclusive; None = to the end
+
+    @property
+    def part_id(self) -> str:
+        key = f"{self.source}\0{self.path}\0{self.start}\0{self.end}"
+        return f"{self.source}-{xxhash.xxh64_hexdigest(key)}"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def infer_format(path: str) -> str | None:
+    name = posixpath.basename(path).lower()
+    for comp in _COMPRESSION:
+        if name.endswith(comp):
+            name = name[: -len(comp)]
+            break
+    for suffix, fmt in _SUFFIX_FORMATS:
+        if name.endswith(suffix):
+            return fmt
+    if ".xml" in name:  # Wikipedia dump names such as pages-articles1.xml-p10p30302.bz2
+        return "mediawiki"
+    return None
+
+
+def expand(spec: InputSpec) -> list[tuple[str, str]]:
+    """(path, relpath) of every file the input's globs match, sorted, without repeats."""
+    found: dict[str, None] = {}
+    for pattern in spec.globs():
+        fs, _, paths = fsspec.get_fs_token_paths(pattern)
+        matches = [p for p in paths if fs.isfile(p)]
+        if not matches:
+            raise ConfigError(f"inputs.{spec.name}.path: {pattern!r} matched no files")
+        proto = fs.protocol[0] if isinstance(fs.protocol, (tuple, list)) else fs.protocol
+        for p in sorted(matches):
+            found[p if proto in ("file", "local") else f"{proto}://{p}"] = None
+    paths = list(found)
+    root = posixpath.dirname(paths[0]) if len(paths) == 1 else posixpath.commonpath(
+        [posixpath.dirname(p) for p in paths])
+    return [(p, posixpath.relpath(p, root) if root else p) for p in paths]
+
+
+def plan_parts(cfg: BuildConfig) -> list[Part]:
+    parts: list[Part] = []
+    for spec in cfg.inputs:
+        for path, relpath in expand(spec):
+            fmt = spec.format or infer_format(path)
+            if fmt is None:
+                raise ConfigError(
+                    f"inputs.{spec.name}.format: cannot infer the format of {path!r}; set `format:`")
+            splitter = getattr(reader(fmt), "split", None)
+            ranges = splitter(path, spec) if splitter else [(0, None)]
+            parts.extend(Part(spec.name, path, relpath, fmt, s, e) for s, e in ranges)
+    ids = [p.part_id for p in parts]
+    if len(set(ids)) != len(ids):
+        raise ConfigError("two inputs list the same file; each file may be read once")
+    return parts
+
+
+def file_size(path: str) -> int:
+    if "://" not in path:
+        return os.path.getsize(path)
+    fs, p = fsspec.core.url_to_fs(path)
+    return fs.size(p)

@@ -1,0 +1,51 @@
+"""Finds stages and readers through entry points, so the engine never imports one by name
+and a plugin package can add its own (group `corpusmill.stages` / `corpusmill.readers`)."""
+from __future__ import annotations
+
+from functools import cache
+from importlib.metadata import entry_points
+from typing import Any, Callable
+
+from pydantic import ValidationError
+
+from corpusmill.pipeline.config import ConfigError, format_validation_error
+from corpusmill.pipeline.stage import Stage
+
+STAGE_GROUP = "corpusmill.stages"
+READER_GROUP = "corpusmill.readers"
+
+
+@cache
+def _group(group: str) -> dict[str, Any]:
+    return {ep.name: ep for ep in entry_points(group=group)}
+
+
+def stage_names() -> list[str]:
+    return sorted(_group(STAGE_GROUP))
+
+
+def stage_class(name: str) -> type[Stage]:
+    eps = _group(STAGE_GROUP)
+    if name not in eps:
+        raise ConfigError(f"unknown stage {name!r}; known stages: {', '.join(sorted(eps))}")
+    return eps[name].load()
+
+
+def build_stages(items: list[dict[str, dict | None]]) -> list[Stage]:
+    """Instantiate the configured stages, validating each one's options (errors name the key)."""
+    stages = []
+    for i, item in enumerate(items):
+        (name, options), = item.items()
+        cls = stage_class(name)
+        try:
+            stages.append(cls(cls.Options.model_validate(options or {})))
+        except ValidationError as e:
+            raise ConfigError(format_validation_error(e, f"stages[{i}].{name}")) from None
+    return stages
+
+
+def reader(fmt: str) -> Callable:
+    eps = _group(READER_GROUP)
+    if fmt not in eps:
+        raise ConfigError(f"no reader for format {fmt!r}; known formats: {', '.join(sorted(eps))}")
+    return eps[fmt].load()

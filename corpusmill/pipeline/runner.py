@@ -1,0 +1,69 @@
+"""`corpus build`: plan parts, skip finished ones, run the rest on Ray actors, write stats.json."""
+from __future__ import annotations
+
+import json
+import time
+from typing import Callable
+
+import ray
+from ray.util import ActorPool
+
+from corpusmill import __version__
+from corpusmill.pipeline.config import BuildConfig, ConfigError
+from corpusmill.pipeline.output import Output, atomic_write_text
+from corpusmill.pipeline.parts import Part, plan_parts
+from corpusmill.pipeline.ray_session import ray_session
+from corpusmill.pipeline.registry import build_stages
+from corpusmill.pipeline.stats import aggregate
+from corpusmill.pipeline.worker import FINAL, INGEST, PartProcessor
+
+RAW_FORMATS = {"warc", "arc"}
+
+
+def check_config(cfg: BuildConfig) -> tuple[list[Part], list[str]]:
+    """Everything that can be known wrong before work starts: the parts and the stage order."""
+    stages = build_stages(cfg.stages)
+    names = [s.name for s in stages]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"stages: each stage may appear once, got {names}")
+    parts = plan_parts(cfg)
+    raw = sorted({p.source for p in parts if p.format in RAW_FORMATS})
+    if raw and not any(s.produces_text for s in stages):
+        raise ConfigError(f"inputs {raw} are WARC/ARC (raw HTML): add an `extract` stage to `stages`")
+    return parts, [INGEST, *names, FINAL]
+
+
+def run_build(cfg: BuildConfig, *, fresh: bool = False, ray_address: str | None = None,
+              num_cpus: int | None = None, on_progress: Callable[[int, int, dict], None] | None = None) -> dict:
+    t0 = time.perf_counter()
+    parts, stage_order = check_config(cfg)
+    out = Output(cfg.output)
+    if fresh:
+        out.reset()
+    fingerprint = {"corpusmill": __version__, "config": cfg.model_dump(exclude={"ray"}, mode="json")}
+    if not out.prepare(fingerprint):
+        raise ConfigError(f"{cfg.output} holds a build made with another configuration or version; "
+                          "re-run with --fresh to start over")
+    todo = [p for p in parts if not out.is_done(p.part_id)]
+    failed: list[dict] = []
+    done = len(parts) - len(todo)
+    if on_progress:
+        on_progress(done, len(parts), {})
+    if todo:
+        with ray_session(ray_address or cfg.ray.address, num_cpus or cfg.ray.num_cpus) as cpus:
+            worker_cls = ray.remote(num_cpus=1)(PartProcessor)
+            cfg_dict = cfg.model_dump(mode="json")
+            actors = [worker_cls.remote(cfg_dict) for _ in range(min(cpus, len(todo)))]
+            pool = ActorPool(actors)
+            for result in pool.map_unordered(lambda a, p: a.run.remote(p.to_dict()), todo):
+                done += 1
+                if "failed" in result:
+                    failed.append(result)
+                if on_progress:
+                    on_progress(done, len(parts), result)
+            for a in actors:
+                ray.kill(a)
+    part_stats = [out.part_stats(p.part_id) for p in parts if out.is_done(p.part_id)]
+    stats = aggregate(part_stats, failed, time.perf_counter() - t0, stage_order)
+    atomic_write_text(out.root / "stats.json", json.dumps(stats, indent=1, ensure_ascii=False))
+    return stats

@@ -1,0 +1,49 @@
+"""The stage protocol: a pydantic options model plus a function over a batch.
+
+A stage annotates every row of the batch it is given (scores in columns, so users can
+re-threshold without recomputing) and says, per row, why it would remove it (None keeps it).
+The engine splits kept from removed, so a stage cannot lose a document: in = kept + removed.
+Stages know nothing of Ray, of files or of other stages.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import pyarrow as pa
+
+from corpusmill.pipeline.config import Strict
+
+
+@dataclass
+class Decision:
+    table: pa.Table  # every input row, in input order, with this stage's annotation columns added
+    reasons: list[str | None]  # per row: None keeps it, a short reason string removes it
+
+    def __post_init__(self) -> None:
+        if len(self.reasons) != self.table.num_rows:
+            raise ValueError(f"stage returned {len(self.reasons)} reasons for {self.table.num_rows} rows")
+
+
+class Stage:
+    """Base class. Subclasses set `name` and `Options`, and implement `process`."""
+
+    name: ClassVar[str]
+    Options: ClassVar[type[Strict]] = Strict
+    # True for a stage that turns raw `content` bytes into `text` (extract); the engine checks
+    # that inputs carrying raw content (WARC, ARC) are followed by one.
+    produces_text: ClassVar[bool] = False
+
+    def __init__(self, options: Strict | dict[str, Any] | None = None):
+        if not isinstance(options, Strict):
+            options = self.Options.model_validate(options or {})
+        self.options = options
+
+    def setup(self) -> None:
+        """Load models and other heavy state; called once per worker, before the first batch."""
+
+    def process(self, batch: pa.Table) -> Decision:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.options!r})"

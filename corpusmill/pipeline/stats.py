@@ -1,0 +1,48 @@
+"""stats.json: the per-part counts summed per source, per stage and overall."""
+from __future__ import annotations
+
+from typing import Any
+
+from corpusmill.pipeline.accounting import merge_stage_dicts
+
+
+def aggregate(part_stats: list[dict], failed: list[dict], seconds: float, stage_order: list[str]) -> dict[str, Any]:
+    sources: dict[str, dict] = {}
+    stages: dict[str, dict] = {}
+    problems: list[dict] = []
+    skipped: dict[str, int] = {}
+    for s in part_stats:
+        src = sources.setdefault(s["source"], {"files": set(), "parts": 0, "documents_in": 0, "kept": 0,
+                                               "removed": 0, "stages": {}})
+        src["files"].add(s["path"])
+        src["parts"] += 1
+        for k in ("documents_in", "kept", "removed"):
+            src[k] += s[k]
+        merge_stage_dicts(src["stages"], s["stages"])
+        merge_stage_dicts(stages, s["stages"])
+        problems.extend({"source": s["source"], **p} for p in s["problems"])
+        for kind, n in s["skipped_records"].items():
+            skipped[kind] = skipped.get(kind, 0) + n
+    for src in sources.values():
+        src["files"] = len(src["files"])
+        src["stages"] = _ordered(src["stages"], stage_order)
+    totals = {k: sum(s[k] for s in part_stats) for k in ("documents_in", "kept", "removed")}
+    totals["bytes_in"] = stages.get("ingest", {}).get("bytes_in", 0)
+    totals["bytes_kept"] = sum(d["bytes_in"] - d["bytes_removed"] for n, d in stages.items() if n == "output")
+    return {
+        "totals": totals,
+        "accounting_ok": totals["documents_in"] == totals["kept"] + totals["removed"] and all(
+            s["documents_in"] == s["kept"] + s["removed"] for s in sources.values()),
+        "stages": _ordered(stages, stage_order),
+        "sources": dict(sorted(sources.items())),
+        "problems": sorted(problems, key=lambda p: (p["file"], p["reason"])),
+        "skipped_records": dict(sorted(skipped.items())),
+        "failed_parts": failed,
+        "parts": len(part_stats) + len(failed),
+        "seconds": round(seconds, 3),
+        "cpu_seconds_in_parts": round(sum(s["seconds"] for s in part_stats), 3),
+    }
+
+
+def _ordered(stages: dict, order: list[str]) -> dict:
+    return {name: stages[name] for name in order if name in stages}

@@ -1,0 +1,105 @@
+"""Runs one part: read records, push batches through the stages, write kept and removed rows.
+
+Knows nothing of Ray: the runner wraps it in an actor. Everything a part writes goes to temp
+names first and is renamed when the part is complete; the part's marker is written last, so a
+part either counts as done with all its files or is redone from scratch.
+"""
+from __future__ import annotations
+
+import time
+import traceback
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from corpusmill.pipeline.accounting import Problems, StageCounts
+from corpusmill.pipeline.config import BuildConfig
+from corpusmill.pipeline.output import Output, PartFiles
+from corpusmill.pipeline.parts import Part
+from corpusmill.pipeline.registry import build_stages, reader
+from corpusmill.pipeline.schema import for_output, to_batch
+from corpusmill.pipeline.stage import Stage
+
+INGEST, FINAL = "ingest", "output"
+
+
+class PartProcessor:
+    def __init__(self, cfg: dict[str, Any]):
+        self.cfg = BuildConfig.model_validate(cfg)
+        self.specs = {s.name: s for s in self.cfg.inputs}
+        self.stages: list[Stage] = build_stages(self.cfg.stages)
+        for stage in self.stages:
+            stage.setup()
+        self.output = Output(self.cfg.output)
+
+    def run(self, part_dict: dict) -> dict:
+        part = Part(**part_dict)
+        files = PartFiles(self.output, part.part_id)
+        try:
+            stats = self._run(part, files)
+        except Exception as e:  # a bug must not end the whole build: report the part as failed
+            files.abort()
+            return {"part": part.part_id, "source": part.source, "file": part.path,
+                    "failed": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()[-2000:]}
+        files.commit(stats)
+        return stats
+
+    def _run(self, part: Part, files: PartFiles) -> dict:
+        t0 = time.perf_counter()
+        spec = self.specs[part.source]
+        counts = {name: StageCounts() for name in [INGEST, *(s.name for s in self.stages), FINAL]}
+        problems, skipped = Problems(), {}
+        buf: list[dict] = []
+        read_fn = reader(part.format).read
+        for item in read_fn(part, spec):
+            if isinstance(item, dict):
+                buf.append(item)
+                if len(buf) >= self.cfg.batch_size:
+                    self._batch(buf, counts, files)
+                    buf = []
+            elif hasattr(item, "reason"):
+                problems.add(item.reason, item.position, item.detail)
+            else:
+                skipped[item.kind] = skipped.get(item.kind, 0) + 1
+        if buf:
+            self._batch(buf, counts, files)
+        stage_dicts = {name: c.to_dict() for name, c in counts.items()}
+        docs_in = stage_dicts[INGEST]["in"]
+        kept = stage_dicts[FINAL]["kept"]
+        removed = sum(d["removed"] for d in stage_dicts.values())
+        if docs_in != kept + removed:  # cannot happen by construction; refuse to write if it does
+            raise AssertionError(f"accounting broken: in {docs_in} != kept {kept} + removed {removed}")
+        return {"part": part.part_id, **part.to_dict(), "documents_in": docs_in, "kept": kept,
+                "removed": removed, "stages": stage_dicts, "problems": problems.to_list(part.path),
+                "skipped_records": dict(sorted(skipped.items())),
+                "seconds": round(time.perf_counter() - t0, 3)}
+
+    def _batch(self, records: list[dict], counts: dict[str, StageCounts], files: PartFiles) -> None:
+        ingest_reasons = [r.pop("_removed") for r in records]
+        table = to_batch(records)
+        table = self._apply(INGEST, table, ingest_reasons, counts, files)
+        for stage in self.stages:
+            if table.num_rows == 0:
+                return
+            decision = stage.process(table)
+            table = self._apply(stage.name, decision.table, decision.reasons, counts, files)
+        if table.num_rows:
+            text = table.column("text")
+            empty = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(text), ""), True).to_pylist()
+            table = self._apply(FINAL, table, ["empty_text" if e else None for e in empty], counts, files)
+        if table.num_rows:
+            files.write("documents", for_output(table))
+
+    @staticmethod
+    def _apply(stage: str, table: pa.Table, reasons: list[str | None], counts: dict[str, StageCounts],
+               files: PartFiles) -> pa.Table:
+        counts[stage].add(table, reasons)
+        removed_mask = pa.array([r is not None for r in reasons], pa.bool_())
+        if not any(removed_mask.to_pylist()):
+            return table
+        removed = table.filter(removed_mask)
+        removed = removed.append_column("stage", pa.array([stage] * removed.num_rows, pa.string()))
+        removed = removed.append_column("reason", pa.array([r for r in reasons if r is not None], pa.string()))
+        files.write(f"removed/{stage}", for_output(removed))
+        return table.filter(pc.invert(removed_mask))

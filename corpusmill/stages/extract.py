@@ -1,0 +1,145 @@
+"""HTML to main text (trafilatura or resiliparse), with charset detection for non-UTF-8 pages.
+
+Rows that already carry text (JSONL, Parquet, WET...) pass through untouched. Non-HTML
+responses, non-200 statuses and empty extractions are removed with their reason.
+"""
+from __future__ import annotations
+
+import codecs
+import re
+import signal
+import threading
+from contextlib import contextmanager
+from typing import Literal
+
+import pyarrow as pa
+from pydantic import Field
+
+from corpusmill.pipeline.config import Strict
+from corpusmill.pipeline.stage import Decision, Stage
+
+_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
+_HTML_SNIFF = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)", re.I | re.S)
+
+
+class ExtractOptions(Strict):
+    engine: Literal["trafilatura", "resiliparse"] = Field(
+        "trafilatura", description="Main-text extractor; see docs/benchmarks.md for their word-F1 and speed.")
+    favor_precision: bool = Field(False, description="trafilatura: prefer less text but cleaner.")
+    favor_recall: bool = Field(False, description="trafilatura: prefer more text.")
+    include_tables: bool = Field(True, description="trafilatura: keep text inside tables.")
+    include_comments: bool = Field(False, description="trafilatura: keep user comments.")
+    deduplicate: bool = Field(False, description="trafilatura: drop repeated text segments.")
+    main_content: bool = Field(True, description="resiliparse: strip boilerplate.")
+    plain_text: bool = Field(True, description="Keep text/plain responses as documents (decoded, not extracted).")
+    timeout_s: float = Field(30.0, gt=0, description="Per-page time limit; slower pages are removed (extract_timeout).")
+
+
+class ExtractTimeout(Exception):
+    pass
+
+
+@contextmanager
+def _time_limit(seconds: float):
+    """SIGALRM-based limit: only possible on the main thread, elsewhere no limit applies."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _raise(signum, frame):
+        raise ExtractTimeout()
+
+    old = signal.signal(signal.SIGALRM, _raise)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def decode_html(raw: bytes, content_type: str | None) -> str:
+    """Bytes to str: the HTTP charset, then the page's <meta> charset, then UTF-8, then detection."""
+    from resiliparse.parse.encoding import bytes_to_str, detect_encoding
+
+    candidates = []
+    m = _CHARSET.search(content_type or "")
+    if m:
+        candidates.append(m.group(1))
+    meta = detect_encoding(raw[:16384], from_html_meta=True)
+    candidates += [meta, "utf-8"] if meta else ["utf-8"]
+    for enc in candidates:
+        try:
+            codecs.lookup(enc)
+            return raw.decode(enc)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return bytes_to_str(raw, detect_encoding(raw) or "utf-8")
+
+
+def extract_text(html: str, options: ExtractOptions, url: str | None = None) -> str:
+    """Main text of one page with the configured engine ('' when nothing is found)."""
+    if options.engine == "resiliparse":
+        from resiliparse.extract.html2text import extract_plain_text
+
+        return extract_plain_text(html, main_content=options.main_content, alt_texts=False,
+                                  links=False, form_fields=False, noscript=False, comments=False).strip()
+    import trafilatura
+
+    text = trafilatura.extract(
+        html, url=url, favor_precision=options.favor_precision, favor_recall=options.favor_recall,
+        include_tables=options.include_tables, include_comments=options.include_comments,
+        deduplicate=options.deduplicate, output_format="txt")
+    return (text or "").strip()
+
+
+def _kind(content_type: str | None, raw: bytes) -> str:
+    mime = (content_type or "").split(";")[0].strip().lower()
+    if "html" in mime:
+        return "html"
+    if mime == "text/plain":
+        return "plain"
+    if not mime and _HTML_SNIFF.match(raw[:1024]):
+        return "html"
+    return "other"
+
+
+class Extract(Stage):
+    name = "extract"
+    Options = ExtractOptions
+    produces_text = True
+
+    def process(self, batch: pa.Table) -> Decision:
+        opts = self.options
+        texts = batch.column("text").to_pylist()
+        contents = batch.column("content").to_pylist()
+        ctypes = batch.column("content_type").to_pylist()
+        statuses = batch.column("http_status").to_pylist()
+        urls = batch.column("url").to_pylist()
+        reasons: list[str | None] = []
+        for i, raw in enumerate(contents):
+            if raw is None:  # already text, or nothing to extract from
+                reasons.append(None)
+                continue
+            status = statuses[i]
+            kind = _kind(ctypes[i], raw)
+            if status is not None and status != 200:
+                reasons.append(f"http_{status}")
+            elif kind == "other" or (kind == "plain" and not opts.plain_text):
+                reasons.append("not_html")
+            else:
+                text = decode_html(raw, ctypes[i])
+                if kind == "html":
+                    try:
+                        with _time_limit(opts.timeout_s):
+                            text = extract_text(text, opts, urls[i])
+                    except ExtractTimeout:
+                        reasons.append("extract_timeout")
+                        continue
+                    except Exception:  # a library bug on one odd page must not end the run
+                        reasons.append("extract_error")
+                        continue
+                texts[i] = text.strip()
+                reasons.append(None if texts[i] else "empty_extraction")
+        table = batch.set_column(batch.schema.get_field_index("text"), "text", pa.array(texts, pa.string()))
+        return Decision(table, reasons)

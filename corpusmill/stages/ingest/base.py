@@ -1,0 +1,47 @@
+"""What readers yield: record dicts (the columns of the document schema) and problems."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import fsspec
+
+from corpusmill.pipeline.parts import Part
+
+
+@dataclass
+class Problem:
+    """Input that could not be read as a document: counted in stats.json with file and reason."""
+
+    reason: str
+    position: str  # record index, byte offset or line, as the format has it
+    detail: str = ""
+
+
+def record(part: Part, position: str | int, *, text: str | None = None, url: str | None = None,
+           doc_id: str | None = None, content: bytes | None = None, content_type: str | None = None,
+           http_status: int | None = None, removed: str | None = None) -> dict[str, Any]:
+    """One document as readers emit it. `removed` set means ingest itself removes it, with that reason."""
+    return {
+        "id": doc_id if doc_id is not None else f"{part.source}/{part.relpath}#{position}",
+        "source": part.source,
+        "url": url,
+        "text": text,
+        "content": content,
+        "content_type": content_type,
+        "http_status": http_status,
+        "_removed": removed,
+    }
+
+
+def open_binary(path: str, compression: str | None = "infer"):
+    """A binary stream over a local path or fsspec URL, decompressing by suffix when asked."""
+    return fsspec.open(path, "rb", compression=compression).open()
+
+
+def decode_utf8(data: bytes) -> tuple[str, bool]:
+    """Text and whether invalid bytes had to be replaced (reported, never fatal)."""
+    try:
+        return data.decode("utf-8"), False
+    except UnicodeDecodeError:
+        return data.decode("utf-8", errors="replace"), True

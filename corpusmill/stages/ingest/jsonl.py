@@ -1,0 +1,49 @@
+"""JSON Lines (.jsonl, .json, .ndjson; plain, .gz, .bz2, .zst): one document per line."""
+from __future__ import annotations
+
+from typing import Iterator
+
+import orjson
+
+from corpusmill.pipeline.config import InputSpec
+from corpusmill.pipeline.parts import Part
+from corpusmill.stages.ingest.base import Problem, decode_utf8, record
+from corpusmill.stages.ingest.lines import iter_lines, split_lines
+
+split = split_lines
+
+
+def read(part: Part, spec: InputSpec) -> Iterator[dict | Problem]:
+    for item in iter_lines(part, spec):
+        if isinstance(item, Problem):
+            yield item
+            continue
+        pos, line = item
+        if len(line) > spec.max_document_bytes:
+            yield record(part, pos, removed="too_large")
+            continue
+        try:
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError as e:
+            text, replaced = decode_utf8(line)
+            if not replaced:
+                yield Problem("invalid_json", f"byte {pos}", str(e)[:200])
+                continue
+            try:  # valid JSON apart from bad UTF-8: keep it, replacing the bad bytes
+                obj = orjson.loads(text)
+            except orjson.JSONDecodeError:
+                yield Problem("invalid_json", f"byte {pos}", "not JSON (and not valid UTF-8)")
+                continue
+            yield Problem("invalid_utf8_replaced", f"byte {pos}", "bad bytes replaced by U+FFFD")
+        if not isinstance(obj, dict):
+            yield Problem("not_an_object", f"byte {pos}", type(obj).__name__)
+            continue
+        text = obj.get(spec.text_key)
+        if not isinstance(text, str):
+            yield Problem("missing_text_field", f"byte {pos}",
+                          f"field {spec.text_key!r} is {type(text).__name__}")
+            continue
+        doc_id = obj.get(spec.id_key) if spec.id_key else None
+        url = obj.get(spec.url_key) if spec.url_key else None
+        yield record(part, pos, text=text, url=url if isinstance(url, str) else None,
+                     doc_id=str(doc_id) if doc_id is not None else None)

@@ -1,0 +1,50 @@
+"""Plain text: one document per file (text_unit: file) or per non-empty line (text_unit: line)."""
+from __future__ import annotations
+
+from typing import Iterator
+
+from corpusmill.pipeline.config import InputSpec
+from corpusmill.pipeline.parts import Part
+from corpusmill.stages.ingest.base import Problem, decode_utf8, open_binary, record
+from corpusmill.stages.ingest.lines import iter_lines, split_lines
+
+
+def split(path: str, spec: InputSpec) -> list[tuple[int, int | None]]:
+    return split_lines(path, spec) if spec.text_unit == "line" else [(0, None)]
+
+
+def read(part: Part, spec: InputSpec) -> Iterator[dict | Problem]:
+    if spec.text_unit == "file":
+        yield from _whole_file(part, spec)
+        return
+    for item in iter_lines(part, spec):
+        if isinstance(item, Problem):
+            yield item
+            continue
+        pos, line = item
+        if len(line) > spec.max_document_bytes:
+            yield record(part, pos, removed="too_large")
+            continue
+        text, replaced = decode_utf8(line)
+        if replaced:
+            yield Problem("invalid_utf8_replaced", f"byte {pos}", "bad bytes replaced by U+FFFD")
+        yield record(part, pos, text=text)
+
+
+def _whole_file(part: Part, spec: InputSpec) -> Iterator[dict | Problem]:
+    try:
+        with open_binary(part.path) as fh:
+            data = fh.read(spec.max_document_bytes + 1)
+    except (EOFError, OSError, ValueError) as e:
+        yield Problem("truncated_file", "0", f"{type(e).__name__}: {e}"[:300])
+        return
+    if not data:
+        yield Problem("empty_file", "0")
+        return
+    if len(data) > spec.max_document_bytes:
+        yield record(part, 0, removed="too_large")
+        return
+    text, replaced = decode_utf8(data)
+    if replaced:
+        yield Problem("invalid_utf8_replaced", "0", "bad bytes replaced by U+FFFD")
+    yield record(part, 0, text=text)

@@ -1,0 +1,1 @@
+"""SentencePiece training and parallel encoding (issue 5)."""

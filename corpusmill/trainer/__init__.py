@@ -1,0 +1,1 @@
+"""GPT pretraining loop (issue 7)."""
