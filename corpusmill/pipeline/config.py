@@ -79,12 +79,13 @@ class ConfigError(ValueError):
     """A config that cannot run; the message names the offending key."""
 
 
-def format_validation_error(err: ValidationError, where: str) -> str:
-    lines = [f"invalid {where}:"]
+def format_validation_error(err: ValidationError, prefix: str = "") -> str:
+    """One line per problem, each naming the full key path (e.g. stages[1].length.min_chars)."""
+    lines = []
     for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"]) or "(top level)"
-        lines.append(f"  {loc}: {e['msg']}")
-    return "\n".join(lines)
+        loc = ".".join(str(p) for p in (prefix, *e["loc"]) if p != "") or "(top level)"
+        lines.append(f"{loc}: {e['msg']}")
+    return "invalid config:\n  " + "\n  ".join(lines)
 
 
 def load_build_config(path: str | Path) -> BuildConfig:
@@ -101,7 +102,7 @@ def load_build_config(path: str | Path) -> BuildConfig:
     try:
         cfg = BuildConfig.model_validate(raw)
     except ValidationError as e:
-        raise ConfigError(format_validation_error(e, str(path))) from None
+        raise ConfigError(f"{path}: " + format_validation_error(e)) from None
     base = path.parent.resolve()
     for spec in cfg.inputs:
         spec.path = [_resolve(g, base) for g in spec.globs()]

@@ -27,7 +27,8 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
         ray.init(address=address, **_quiet())
     else:
         # Ray's socket paths must stay short: a temp dir under /tmp, not under the output.
-        temp_dir = tempfile.mkdtemp(prefix="cm-ray-", dir="/tmp")
+        # CORPUSMILL_RAY_TMP lets a caller (tests) find and clean up what Ray started.
+        temp_dir = tempfile.mkdtemp(prefix="cm-ray-", dir=os.environ.get("CORPUSMILL_RAY_TMP", "/tmp"))
         ray.init(num_cpus=num_cpus or os.cpu_count(), include_dashboard=False, _temp_dir=temp_dir,
                  **_quiet())
     try:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+import io
 from typing import Any
 
 import fsspec
@@ -35,7 +36,14 @@ def record(part: Part, position: str | int, *, text: str | None = None, url: str
 
 
 def open_binary(path: str, compression: str | None = "infer"):
-    """A binary stream over a local path or fsspec URL, decompressing by suffix when asked."""
+    """A binary stream with readline over a local path or fsspec URL, decompressing by suffix."""
+    if compression == "infer" and path.lower().endswith((".zst", ".zstd")):
+        import zstandard
+
+        raw = fsspec.open(path, "rb").open()
+        # Multi-frame files are common (one frame per chunk written); read across them.
+        reader = zstandard.ZstdDecompressor(max_window_size=2**31).stream_reader(raw, read_across_frames=True)
+        return io.BufferedReader(reader, buffer_size=1 << 20)
     return fsspec.open(path, "rb", compression=compression).open()
 
 

@@ -18,6 +18,24 @@ _READ_ERRORS = (ArchiveLoadFailed, zlib.error, EOFError, OSError, ValueError, In
 _SCAN_CHUNK = 1 << 20
 
 
+class _WholeFileGzipIterator(ArchiveIterator):
+    """warcio refuses a WARC gzipped as one stream (it cannot seek into it for replay); a
+    sequential reader has no such need, so read on through the single stream."""
+
+    def _raise_invalid_gzip_err(self):
+        pass
+
+    # warcio ends quietly when a gzip stream stops short: remember whether the last member
+    # really ended, so a truncated file is reported instead of passing for a complete one.
+    ended_cleanly = True
+
+    def close(self):
+        d = getattr(self.reader, "decompressor", None) if self.reader is not None else None
+        if d is not None and hasattr(d, "eof"):
+            self.ended_cleanly = d.eof
+        super().close()
+
+
 class Skipped:
     """A record that is not a document (request, metadata, warcinfo...): counted by type."""
 
@@ -38,7 +56,7 @@ def read(part: Part, spec: InputSpec) -> Iterator[dict | Problem | Skipped]:
         pos, index, reported = 0, 0, False
         while pos is not None:
             fh.seek(pos)
-            it = ArchiveIterator(fh, arc2warc=True)
+            it = _WholeFileGzipIterator(fh, arc2warc=True)
             bad_at, parsed_here = pos, False
             try:
                 for rec in it:
@@ -48,6 +66,8 @@ def read(part: Part, spec: InputSpec) -> Iterator[dict | Problem | Skipped]:
                     index += 1
                     parsed_here = True
                     yield out
+                if not it.ended_cleanly:
+                    yield Problem("truncated_file", f"record {index}", "gzip stream ends before its end marker")
                 return
             except _READ_ERRORS as e:
                 if parsed_here or not reported:  # one problem per corrupt stretch, not per false start

@@ -1,0 +1,60 @@
+"""Small input files the tests build themselves: WARCs with warcio, JSONL, Parquet, XML."""
+from __future__ import annotations
+
+import gzip
+import io
+import json
+from pathlib import Path
+
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+PARAGRAPH = ("The river town kept its old stone bridge, and every spring the market filled the square "
+             "with farmers, bakers and travelling musicians who stayed until the lanterns were lit. ")
+
+
+def article_html(i: int, title: str | None = None, charset: str = "utf-8") -> str:
+    title = title or f"Story number {i} about the river town"
+    body = "".join(f"<p>{PARAGRAPH * 2} Paragraph {j} of story {i}.</p>\n" for j in range(4))
+    return (f"<!DOCTYPE html><html><head><meta charset=\"{charset}\"><title>{title}</title></head><body>"
+            "<nav><a href='/'>Home</a> <a href='/news'>News</a> <a href='/about'>About</a></nav>"
+            f"<article><h1>{title}</h1>{body}</article>"
+            "<footer>Copyright 2024 Example Town Gazette. All rights reserved.</footer></body></html>")
+
+
+def write_warc(path: Path, pages: list[dict], gzip_mode: str = "record", version: str = "WARC/1.0") -> Path:
+    """pages: {url, html (str) or body (bytes), status=200, content_type='text/html; charset=utf-8'}.
+    gzip_mode: 'record' (one gzip member per record), 'file' (whole file), or 'none'."""
+    raw = io.BytesIO()
+    writer = WARCWriter(raw, gzip=(gzip_mode == "record"), warc_version=version)
+    writer.write_record(writer.create_warcinfo_record(path.name, {"software": "corpusmill-tests"}))
+    for p in pages:
+        body = p["body"] if "body" in p else p["html"].encode(p.get("charset", "utf-8"))
+        status = p.get("status", 200)
+        http = StatusAndHeaders(f"{status} {'OK' if status == 200 else 'Other'}",
+                                [("Content-Type", p.get("content_type", "text/html; charset=utf-8")),
+                                 ("Content-Length", str(len(body)))], protocol="HTTP/1.1")
+        rec = writer.create_warc_record(p["url"], "response", payload=io.BytesIO(body), http_headers=http)
+        writer.write_record(rec)
+    data = raw.getvalue()
+    path.write_bytes(gzip.compress(data, mtime=0) if gzip_mode == "file" else data)
+    return path
+
+
+def pages(n: int, start: int = 0, host: str = "www.river-town.test") -> list[dict]:
+    return [{"url": f"https://{host}/story/{i}", "html": article_html(i)} for i in range(start, start + n)]
+
+
+def write_jsonl(path: Path, rows: list[dict], compress: bool = False) -> Path:
+    data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode()
+    path.write_bytes(gzip.compress(data, mtime=0) if compress else data)
+    return path
+
+
+def write_build_yaml(path: Path, inputs: list[dict], output: Path, stages: list | None = None) -> Path:
+    import yaml
+
+    cfg = {"inputs": inputs, "output": str(output),
+           "stages": stages if stages is not None else [{"extract": {}}, {"normalize": {}}]}
+    path.write_text(yaml.safe_dump(cfg))
+    return path
