@@ -11,7 +11,17 @@ def aggregate(part_stats: list[dict], failed: list[dict], seconds: float, stage_
     stages: dict[str, dict] = {}
     problems: list[dict] = []
     skipped: dict[str, int] = {}
+    files: dict[str, dict] = {}
     for s in part_stats:
+        f = files.setdefault(s["path"], {"source": s["source"], "documents_in": 0, "kept": 0,
+                                         "removed": {}, "problems": {}})
+        f["documents_in"] += s["documents_in"]
+        f["kept"] += s["kept"]
+        for stage, d in s["stages"].items():
+            for reason, n in d["removed_by_reason"].items():
+                f["removed"][f"{stage}/{reason}"] = f["removed"].get(f"{stage}/{reason}", 0) + n
+        for p in s["problems"]:
+            f["problems"][p["reason"]] = f["problems"].get(p["reason"], 0) + p["count"]
         src = sources.setdefault(s["source"], {"files": set(), "parts": 0, "documents_in": 0, "kept": 0,
                                                "removed": 0, "stages": {}})
         src["files"].add(s["path"])
@@ -37,6 +47,7 @@ def aggregate(part_stats: list[dict], failed: list[dict], seconds: float, stage_
         "sources": dict(sorted(sources.items())),
         "problems": sorted(problems, key=lambda p: (p["file"], p["reason"])),
         "skipped_records": dict(sorted(skipped.items())),
+        "files": dict(sorted(files.items())),
         "failed_parts": failed,
         "parts": len(part_stats) + len(failed),
         "seconds": round(seconds, 3),
