@@ -32,7 +32,7 @@ def ray_local():
     short = Path("/tmp") / f"cm-test-ray-{os.getpid()}"  # Ray's socket paths must stay short
     short.mkdir(exist_ok=True)
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR,
-             _temp_dir=str(short))
+             _temp_dir=str(short), _node_ip_address="127.0.0.1")
     yield ray
     ray.shutdown()
     shutil.rmtree(short, ignore_errors=True)
