@@ -116,7 +116,7 @@ def run_ours(inputs: Path, out: Path, extract: dict) -> dict:
     failed = sum(removed.get(k, 0) for k in ("empty_extraction", "extract_timeout", "extract_error"))
     return {"wall_s": wall, "docs": html, "extracted": html + failed, "kept_all": len(ctypes),
             "records_in": stats["totals"]["documents_in"], "removed": removed,
-            "failed_parts": len(stats["failed_parts"])}
+            "failed_parts": len(stats["failed_parts"]), "busy_s_in_parts": stats["cpu_seconds_in_parts"]}
 
 
 def run_datatrove(inputs: Path, out: Path) -> dict:
@@ -198,7 +198,7 @@ def main() -> None:
                   "extracted": ours["extracted"], "extracted_per_s_per_core": round(xrate, 2),
                   "extracted_ratio_vs_datatrove": round(xrate / dt_xrate, 3),
                   "records_in": ours["records_in"], "kept_all": ours["kept_all"], "extract_removed": ours["removed"],
-                  "failed_parts": ours["failed_parts"]})
+                  "failed_parts": ours["failed_parts"], "busy_s_in_parts": ours["busy_s_in_parts"]})
         emit(corpus_build_overhead(tmp))
 
 

@@ -20,6 +20,7 @@ from corpusmill.pipeline.config import Strict
 from corpusmill.pipeline.stage import Decision, Stage
 
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
+_META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w.:-]+)", re.I)
 _HTML_SNIFF = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)", re.I | re.S)
 
 
@@ -76,14 +77,17 @@ def decode_html(raw: bytes, content_type: str | None) -> str:
     m = _CHARSET.search(content_type or "")
     if m:
         candidates.append(m.group(1))
-    meta = detect_encoding(raw[:16384], from_html_meta=True)
-    candidates += [meta, "utf-8"] if meta else ["utf-8"]
+    m = _META_CHARSET.search(raw[:8192])
+    if m:
+        candidates.append(m.group(1).decode("ascii", "ignore"))
+    candidates.append("utf-8")
     for enc in candidates:
         try:
             codecs.lookup(enc)
             return raw.decode(enc)
         except (LookupError, UnicodeDecodeError):
             continue
+    # Nothing declared decodes cleanly: let the detector guess, and never fail.
     return bytes_to_str(raw, detect_encoding(raw) or "utf-8")
 
 
