@@ -1,0 +1,135 @@
+"""The langid stage: annotation, filtering, text-less rows, a custom model, and accuracy on UDHR."""
+import pickle
+import sys
+
+import pyarrow as pa
+import pytest
+
+from conftest import REPO, shared
+from corpusmill.pipeline.schema import for_output, to_batch
+from corpusmill.stages import fasttext_model
+from corpusmill.stages.langid import LangID, default_model_path
+
+EN = "The committee met on Tuesday to discuss the budget for next year and agreed to publish the report."
+DE = "Der Ausschuss hat sich am Dienstag getroffen, um den Haushalt für das nächste Jahr zu besprechen."
+ZH = "委员会星期二开会讨论明年的预算，并同意公布这份报告。"
+FR = "Le comité s'est réuni mardi pour discuter du budget de l'année prochaine et a accepté de publier le rapport."
+
+
+def batch(texts):
+    return to_batch([{"id": str(i), "source": "s", "text": t} for i, t in enumerate(texts)])
+
+
+def annotate(texts, **options):
+    d = LangID(options).process(batch(texts))
+    return d, d.table.column("lang").to_pylist(), d.table.column("lang_score").to_pylist()
+
+
+def test_languages_filter_and_types():
+    d, langs, scores = annotate([EN, DE, ZH, FR + "\n" + FR], languages=["en", "zh"])
+    assert langs == ["en", "de", "zh", "fr"]  # newlines inside a document are fine
+    assert d.reasons == [None, "lang_not_wanted", None, "lang_not_wanted"]
+    assert all(0.65 < s <= 1.0 for s in scores)
+    assert d.table.schema.field("lang").type == pa.string()
+    assert d.table.schema.field("lang_score").type == pa.float32()
+    assert d.table.column("id").to_pylist() == ["0", "1", "2", "3"]
+
+
+def test_replaces_the_output_schema_null_columns():
+    b = for_output(batch([EN, DE]))  # already carries null lang / lang_score
+    d = LangID().process(b)
+    assert d.table.column_names == b.column_names
+    assert d.table.column("lang").to_pylist() == ["en", "de"]
+
+
+def test_min_score():
+    text = "ok merci danke"  # mixed: a low top score
+    _, [lang], [score] = annotate([text])
+    assert score < 0.9
+    assert annotate([text], languages=[lang], min_score=score + 0.01)[0].reasons == ["lang_low_score"]
+    assert annotate([text], languages=[lang], min_score=max(score - 0.01, 0.0))[0].reasons == [None]
+
+
+def test_languages_none_annotates_only():
+    d, langs, _ = annotate([EN, "ok merci danke", None, ""], min_score=0.99)
+    assert d.reasons == [None] * 4
+    assert langs[0] == "en" and langs[2:] == [None, None]
+
+
+def test_textless_rows():
+    d, langs, scores = annotate([None, "", "  \n\t", EN], languages=["en"])
+    assert langs == [None, None, None, "en"] and scores[:3] == [None] * 3
+    assert d.reasons == ["no_text", "no_text", "no_text", None]
+    assert annotate([], languages=["en"])[0].reasons == []
+
+
+def test_max_chars_feeds_the_start_only():
+    _, langs, _ = annotate([EN + " " + DE * 5], max_chars=len(EN))
+    assert langs == ["en"]
+
+
+def test_unknown_language_code_is_an_error():
+    with pytest.raises(ValueError, match="eng"):
+        LangID({"languages": ["eng"]}).setup()  # lid.176 says 'en'
+
+
+def test_pickles_after_setup_and_shares_the_model():
+    s = LangID({"languages": ["en"]})
+    s.setup()
+    s2 = pickle.loads(pickle.dumps(s))
+    assert s2.process(batch([EN])).reasons == [None]
+    assert s2._model is s._model  # one model per process
+    assert fasttext_model.load_model(default_model_path()) is s._model
+
+
+def test_custom_model_with_glotlid_style_labels(tmp_path):
+    import fasttext
+
+    lines = [f"__label__eng_Latn {EN}", "__label__eng_Latn the cat sat on the mat with the dog",
+             f"__label__deu_Latn {DE}", "__label__deu_Latn die Katze sitzt mit dem Hund auf der Matte"] * 20
+    train = tmp_path / "train.txt"
+    train.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    model = fasttext.train_supervised(str(train), epoch=30, lr=0.5, minn=2, maxn=4, dim=16, thread=1,
+                                      seed=1, verbose=0)
+    path = tmp_path / "tiny_lid.bin"
+    model.save_model(str(path))
+    d, langs, _ = annotate(["the dog sat with the cat", "der Hund sitzt mit der Katze", None],
+                           model=str(path), languages=["eng_Latn"], min_score=0.5)
+    assert langs == ["eng_Latn", "deu_Latn", None]
+    assert d.reasons == [None, "lang_not_wanted", "no_text"]
+
+
+# --- accuracy on the UDHR in every language lid.176 covers, through the stage -------------------
+
+@pytest.fixture(scope="module")
+def udhr():
+    path = shared("langid", "udhr", "udhr_paragraphs.jsonl.gz")
+    sys.path.insert(0, str(REPO))
+    from benchmarks.bench_langid import accuracy, run_stage, udhr_docs
+
+    labels = set(fasttext_model.labels(fasttext_model.load_model(default_model_path())))
+    whole, paras, _ = udhr_docs(path, labels)
+    stage = LangID()
+    out = {}
+    for kind, docs in (("document", whole), ("paragraph", paras)):
+        langs = run_stage(stage, [t for *_, t in docs])[0]
+        out[kind] = (docs, langs, accuracy(kind, docs, langs)[0])
+    return out
+
+
+def test_udhr_accuracy(udhr):
+    # Measured: documents 132 languages, macro 0.786, micro 0.794; paragraphs >= 100 chars macro
+    # 0.750. Misses are lid.176's own: regional languages read as their big neighbour (ast->es,
+    # co->it, yue->zh, bh->hi), not a mapping or text-handling fault.
+    doc = udhr["document"][2]
+    assert doc["languages"] >= 125
+    assert doc["macro_accuracy"] >= 0.75 and doc["micro_accuracy"] >= 0.75
+    assert udhr["paragraph"][2]["macro_accuracy"] >= 0.70
+
+
+def test_udhr_major_languages_right_at_document_level(udhr):
+    docs, langs, _ = udhr["document"]
+    major = {"en", "zh", "de", "fr", "ru", "ja", "ar", "es"}
+    got = {f: (g, p) for (g, f, _), p in zip(docs, langs) if g in major and f != "068"}  # 068: Welche dialect
+    assert {g for g, _ in got.values()} == major
+    assert all(g == p for g, p in got.values()), got
