@@ -1,0 +1,111 @@
+"""The `sensitive` stage: URL blocklist, bad words (C4), PII redaction.
+
+Columns added to every row (annotate first, then filter):
+  sensitive.url_blocked     string   the listed domain (or URL) that blocks the url, else null
+  sensitive.badwords        int32    listed words found (no overlaps); null where the language has no list
+  sensitive.badwords.ratio  float32  those words / all words (zh, ja, th: / non-space characters)
+  sensitive.pii.email|ip|phone int32 addresses/numbers replaced (pii: redact) or found (annotate)
+Reasons: url_blocklist, badwords. PII is redacted in every row, removed ones too: removed/ is an
+output as well, and it should not hold the addresses the kept documents lost.
+"""
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from corpusmill.pipeline.stage import Decision, Stage
+from corpusmill.stages.sensitive.badwords import BadWords, lang_key
+from corpusmill.stages.sensitive.blocklist import Blocklist, normalize_domain, read_list
+from corpusmill.stages.sensitive.options import SensitiveOptions
+from corpusmill.stages.sensitive.pii import PiiRedactor
+
+PII_KINDS = ("email", "ip", "phone")
+
+
+class Sensitive(Stage):
+    name = "sensitive"
+    Options = SensitiveOptions
+
+    _built = False
+
+    def setup(self) -> None:
+        o = self.options
+        self.blocklist = self.badwords = self.redactor = None
+        if o.url_blocklist is not None:
+            b = o.url_blocklist
+            domains = {normalize_domain(d) for d in b.domains} - {""}
+            for path in b.paths:
+                domains |= read_list(path)
+            self.blocklist = Blocklist(b.default, domains)
+        if o.badwords is not None:
+            w = o.badwords
+            self.badwords = BadWords(w.packaged, w.paths, {a.lower() for a in w.allow}, w.languages,
+                                     set(w.substring_languages))
+        if o.pii.mode != "off":
+            p = o.pii
+            self.redactor = PiiRedactor(p.emails, p.ips, p.phones, p.email_replacement, p.ip_replacement,
+                                        p.ipv6_replacement, p.phone_replacement)
+        self._built = True
+
+    def __getstate__(self) -> dict:  # lists and automata stay behind; each worker builds its own
+        return {k: v for k, v in self.__dict__.items() if k not in ("blocklist", "badwords", "redactor", "_built")}
+
+    def process(self, batch: pa.Table) -> Decision:
+        if not self._built:
+            self.setup()
+        reasons: list[str | None] = [None] * batch.num_rows
+        table = batch
+        if self.blocklist is not None:
+            urls = batch.column("url").to_pylist() if "url" in batch.column_names else [None] * batch.num_rows
+            blocked = self.blocklist.match(urls)
+            reasons = ["url_blocklist" if b is not None else r for b, r in zip(blocked, reasons)]
+            table = table.append_column("sensitive.url_blocked", pa.array(blocked, pa.string()))
+        if self.badwords is not None:
+            table, reasons = self._badwords(table, reasons)
+        if self.redactor is not None:
+            table = self._pii(table)
+        return Decision(table, reasons)
+
+    def _badwords(self, table: pa.Table, reasons: list) -> tuple[pa.Table, list]:
+        o = self.options.badwords
+        n = table.num_rows
+        langs = table.column("lang").to_pylist() if "lang" in table.column_names else [None] * n
+        keys = [lang_key(lang, o.default_language) for lang in langs]
+        counts, ratios = self.badwords.count_rows(table.column("text").combine_chunks(), keys)
+        for i, (c, r) in enumerate(zip(counts, ratios)):
+            if c and reasons[i] is None and ((o.min_count is not None and c >= o.min_count)
+                                             or (o.min_ratio is not None and r >= o.min_ratio)):
+                reasons[i] = "badwords"
+        table = table.append_column("sensitive.badwords", pa.array(counts, pa.int32())).append_column(
+            "sensitive.badwords.ratio", pa.array(ratios, pa.float32()))
+        return table, reasons
+
+    def _pii(self, table: pa.Table) -> pa.Table:
+        p = self.options.pii
+        n = table.num_rows
+        text = table.column("text").combine_chunks()
+        # One RE2 pass over the batch, then one per kind over the few documents it found.
+        found = pc.match_substring_regex(text, self.redactor.hint) if self.redactor.steps else pa.nulls(n, pa.bool_())
+        rows = pc.indices_nonzero(pc.fill_null(found, False))
+        counts = {k: [0] * n for k in PII_KINDS}
+        changed_rows, changed_texts = [], []
+        if len(rows):
+            cand = text.take(rows)
+            runs = zip(*[pc.match_substring_regex(cand, s.hint).to_pylist() for s in self.redactor.steps])
+            for i, t, run in zip(rows.to_pylist(), cand.to_pylist(), runs):
+                new, c = self.redactor(t, run)
+                counts["email"][i], counts["ip"][i], counts["phone"][i] = c.email, c.ip, c.phone
+                if new is not t:
+                    changed_rows.append(i)
+                    changed_texts.append(new)
+        if p.mode == "redact" and changed_rows:
+            mask = [False] * n
+            for i in changed_rows:
+                mask[i] = True
+            text = pc.replace_with_mask(text, pa.array(mask), pa.array(changed_texts, text.type))
+            table = table.set_column(table.schema.get_field_index("text"), "text", text)
+        on = {"email": p.emails, "ip": p.ips, "phone": p.phones}
+        for k in PII_KINDS:
+            col = pa.array(counts[k], pa.int32()) if on[k] else pa.nulls(n, pa.int32())
+            table = table.append_column(f"sensitive.pii.{k}", col)
+        return table
