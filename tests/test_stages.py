@@ -26,8 +26,9 @@ def test_extract_reasons_and_passthrough():
         {"content": b"plain words here", "content_type": "text/plain", "http_status": 200},
         {"content": html, "content_type": None, "http_status": 200},  # sniffed as HTML
     ])
-    d = Extract().process(b)
+    d = Extract({"plain_text": True}).process(b)
     assert d.reasons == [None, "http_404", "not_html", "empty_extraction", None, None, None]
+    assert Extract().process(b).reasons[5] == "not_html"  # text/plain is off by default
     texts = d.table.column("text").to_pylist()
     assert "river town" in texts[0] and "Copyright" not in texts[0] and "Home" not in texts[0]
     assert texts[4] == "already text, from jsonl" and texts[5] == "plain words here"

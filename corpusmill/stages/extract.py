@@ -26,10 +26,12 @@ _HTML_SNIFF = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body
 
 class ExtractOptions(Strict):
     # Word-F1 on the 181 gold pages of scrapinghub/article-extraction-benchmark (benchmarks/bench_extract.py,
-    # trafilatura 2.3.1): trafilatura 0.9571, with favor_precision 0.9635, resiliparse 0.9288, hybrid 0.9683
-    # (datatrove's Trafilatura 0.9579). favor_precision wins on 42 pages, loses on 14, but now and then keeps
-    # almost nothing (one gold page: 24 of 368 words; 4 of 16 Common Crawl pages fall under 200 characters);
-    # `hybrid` guards that failure with resiliparse (+~10% time). Ratio 3 is not tuned: 3 to 5 give the same.
+    # trafilatura 2.3.1): trafilatura 0.9587, with favor_precision 0.9651, resiliparse 0.9302, hybrid 0.9699;
+    # datatrove's Trafilatura 0.9595. favor_precision beats plain trafilatura on 42 pages and loses on 14, but
+    # now and then keeps almost nothing (a gold page: 24 of 368 words; Common Crawl sample: 4 of 16 pages under
+    # 200 characters, against 1 without it). `hybrid` guards that failure with resiliparse's text, for ~12% more
+    # time. Ratio 3 is not tuned (3 to 5 score the same; 2 scores higher but the margin is thin there). On the
+    # shared WARCs it switches on 13 of 147 HTML pages, mostly home and listing pages.
     engine: Literal["hybrid", "trafilatura", "resiliparse"] = Field(
         "hybrid", description="Main-text extractor: trafilatura, resiliparse, or hybrid (trafilatura, replaced by "
         "resiliparse's text when that is fallback_ratio times longer); see docs/benchmarks.md for word-F1 and speed.")
@@ -42,7 +44,8 @@ class ExtractOptions(Strict):
     include_comments: bool = Field(False, description="trafilatura: keep user comments.")
     deduplicate: bool = Field(False, description="trafilatura: drop repeated text segments.")
     main_content: bool = Field(True, description="resiliparse: strip boilerplate.")
-    plain_text: bool = Field(True, description="Keep text/plain responses as documents (decoded, not extracted).")
+    plain_text: bool = Field(
+        False, description="Keep text/plain responses as documents (decoded, not extracted); off: robots.txt and the like.")
     timeout_s: float = Field(30.0, gt=0, description="Per-page time limit; slower pages are removed (extract_timeout).")
 
 
