@@ -42,6 +42,18 @@ class Output:
     def part_stats(self, part_id: str) -> dict:
         return json.loads(self.marker(part_id).read_text())
 
+    def global_marker(self, name: str) -> Path:
+        return self.state / name / "done.json"
+
+    def global_done(self, name: str) -> bool:
+        return self.global_marker(name).exists()
+
+    def mark_global_done(self, name: str, result: dict) -> None:
+        atomic_write_text(self.global_marker(name), json.dumps(result, indent=1))
+
+    def global_stats(self, name: str) -> dict:
+        return json.loads(self.global_marker(name).read_text())
+
     def reset(self) -> None:
         """--fresh: forget every earlier result in this output folder."""
         for name in ("documents", "removed", "_state", "stats.json", "report.html"):

@@ -14,6 +14,7 @@ from corpusmill.pipeline.output import Output, atomic_write_text
 from corpusmill.pipeline.parts import Part, plan_parts
 from corpusmill.pipeline.ray_session import ray_session
 from corpusmill.pipeline.registry import build_stages
+from corpusmill.pipeline.stage import GlobalStage
 from corpusmill.pipeline.stats import aggregate
 from corpusmill.pipeline.worker import FINAL, INGEST, PartProcessor
 
@@ -26,11 +27,16 @@ def check_config(cfg: BuildConfig) -> tuple[list[Part], list[str]]:
     names = [s.name for s in stages]
     if len(set(names)) != len(names):
         raise ConfigError(f"stages: each stage may appear once, got {names}")
+    is_global = [isinstance(s, GlobalStage) for s in stages]
+    if any(is_global) and not all(is_global[is_global.index(True):]):
+        raise ConfigError(f"stages: global stages ({[n for n, g in zip(names, is_global) if g]}) "
+                          "must come after every per-document stage")
     parts = plan_parts(cfg)
     raw = sorted({p.source for p in parts if p.format in RAW_FORMATS})
     if raw and not any(s.produces_text for s in stages):
         raise ConfigError(f"inputs {raw} are WARC/ARC (raw HTML): add an `extract` stage to `stages`")
-    return parts, [INGEST, *names, FINAL]
+    local = [n for n, g in zip(names, is_global) if not g]
+    return parts, [INGEST, *local, FINAL, *[n for n, g in zip(names, is_global) if g]]
 
 
 def run_build(cfg: BuildConfig, *, fresh: bool = False, ray_address: str | None = None,
@@ -45,25 +51,46 @@ def run_build(cfg: BuildConfig, *, fresh: bool = False, ray_address: str | None 
         raise ConfigError(f"{cfg.output} holds a build made with another configuration or version; "
                           "re-run with --fresh to start over")
     todo = [p for p in parts if not out.is_done(p.part_id)]
+    global_stages = [s for s in build_stages(cfg.stages) if isinstance(s, GlobalStage)]
     failed: list[dict] = []
-    done = len(parts) - len(todo)
+    global_stats: dict[str, dict] = {}
     if on_progress:
-        on_progress(done, len(parts), {})
-    if todo:
+        on_progress(len(parts) - len(todo), len(parts), {})
+    pending = [g for g in global_stages if not out.global_done(g.name)]
+    if todo or pending:
         with ray_session(ray_address or cfg.ray.address, num_cpus or cfg.ray.num_cpus) as cpus:
-            worker_cls = ray.remote(num_cpus=1)(PartProcessor)
-            cfg_dict = cfg.model_dump(mode="json")
-            actors = [worker_cls.remote(cfg_dict) for _ in range(min(cpus, len(todo)))]
-            pool = ActorPool(actors)
-            for result in pool.map_unordered(lambda a, p: a.run.remote(p.to_dict()), todo):
-                done += 1
-                if "failed" in result:
-                    failed.append(result)
-                if on_progress:
-                    on_progress(done, len(parts), result)
-            for a in actors:
-                ray.kill(a)
+            if todo:
+                failed = _run_parts(cfg, todo, len(parts), cpus, on_progress)
+            if failed and pending:
+                raise ConfigError(f"{len(failed)} parts failed; global stages need every part: "
+                                  f"fix and re-run (first: {failed[0]['file']}: {failed[0]['failed']})")
+            for g in pending:
+                g.setup()
+                result = g.run_global(str(out.root), [p.part_id for p in parts], cpus)
+                out.mark_global_done(g.name, result)
+    for g in global_stages:
+        global_stats[g.name] = out.global_stats(g.name)
     part_stats = [out.part_stats(p.part_id) for p in parts if out.is_done(p.part_id)]
-    stats = aggregate(part_stats, failed, time.perf_counter() - t0, stage_order)
+    stats = aggregate(part_stats, failed, time.perf_counter() - t0, stage_order, global_stats)
     atomic_write_text(out.root / "stats.json", json.dumps(stats, indent=1, ensure_ascii=False))
     return stats
+
+
+def _run_parts(cfg: BuildConfig, todo: list[Part], total: int, cpus: int,
+               on_progress: Callable[[int, int, dict], None] | None) -> list[dict]:
+    """The per-part phase on one actor per CPU; returns the parts that failed."""
+    worker_cls = ray.remote(num_cpus=1)(PartProcessor)
+    cfg_dict = cfg.model_dump(mode="json")
+    actors = [worker_cls.remote(cfg_dict) for _ in range(min(cpus, len(todo)))]
+    failed, done = [], total - len(todo)
+    try:
+        for result in ActorPool(actors).map_unordered(lambda a, p: a.run.remote(p.to_dict()), todo):
+            done += 1
+            if "failed" in result:
+                failed.append(result)
+            if on_progress:
+                on_progress(done, total, result)
+    finally:
+        for a in actors:
+            ray.kill(a)
+    return failed

@@ -47,3 +47,21 @@ class Stage:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.options!r})"
+
+
+class GlobalStage(Stage):
+    """A stage that needs every document at once (deduplication). It runs after the per-part
+    stages, over OUT/documents/part-*.parquet, on the Ray the build runs on, and keeps its own
+    resumable state under OUT/_state/<name>/. It rewrites documents/ in place (atomically, part
+    by part) and writes what it removes to OUT/removed/<name>/, with `stage` and `reason`.
+    Global stages come after every per-part stage in the config."""
+
+    scope: ClassVar[str] = "global"
+
+    def process(self, batch: pa.Table) -> Decision:  # pragma: no cover - never called per batch
+        raise TypeError(f"{self.name} is a global stage: the engine calls run_global")
+
+    def run_global(self, out_root: str, part_ids: list[str], num_workers: int) -> dict:
+        """Returns {"stage": counts, "sources": {source: counts}}, counts shaped as
+        accounting.StageCounts.to_dict() (in, kept, removed, removed_by_reason, bytes...)."""
+        raise NotImplementedError

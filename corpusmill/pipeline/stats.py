@@ -6,7 +6,10 @@ from typing import Any
 from corpusmill.pipeline.accounting import merge_stage_dicts
 
 
-def aggregate(part_stats: list[dict], failed: list[dict], seconds: float, stage_order: list[str]) -> dict[str, Any]:
+def aggregate(part_stats: list[dict], failed: list[dict], seconds: float, stage_order: list[str],
+              global_stats: dict[str, dict] | None = None) -> dict[str, Any]:
+    """global_stats: {stage: {"stage": counts, "sources": {source: counts}}} of global stages,
+    which remove documents after the per-part phase (kept moves to removed)."""
     sources: dict[str, dict] = {}
     stages: dict[str, dict] = {}
     problems: list[dict] = []
@@ -33,12 +36,20 @@ def aggregate(part_stats: list[dict], failed: list[dict], seconds: float, stage_
         problems.extend({"source": s["source"], **p} for p in s["problems"])
         for kind, n in s["skipped_records"].items():
             skipped[kind] = skipped.get(kind, 0) + n
+    for name, g in (global_stats or {}).items():
+        stages[name] = g["stage"]
+        for source, counts in g["sources"].items():
+            src = sources[source]
+            src["stages"][name] = counts
+            src["kept"] -= counts["removed"]
+            src["removed"] += counts["removed"]
     for src in sources.values():
         src["files"] = len(src["files"])
         src["stages"] = _ordered(src["stages"], stage_order)
-    totals = {k: sum(s[k] for s in part_stats) for k in ("documents_in", "kept", "removed")}
+    totals = {k: sum(s[k] for s in sources.values()) for k in ("documents_in", "kept", "removed")}
     totals["bytes_in"] = stages.get("ingest", {}).get("bytes_in", 0)
-    totals["bytes_kept"] = sum(d["bytes_in"] - d["bytes_removed"] for n, d in stages.items() if n == "output")
+    last = stages[stage_order[-1]] if stage_order and stage_order[-1] in stages else stages.get("output", {})
+    totals["bytes_kept"] = last.get("bytes_in", 0) - last.get("bytes_removed", 0)
     return {
         "totals": totals,
         "accounting_ok": totals["documents_in"] == totals["kept"] + totals["removed"] and all(

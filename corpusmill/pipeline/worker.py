@@ -19,7 +19,7 @@ from corpusmill.pipeline.output import Output, PartFiles
 from corpusmill.pipeline.parts import Part
 from corpusmill.pipeline.registry import build_stages, reader
 from corpusmill.pipeline.schema import for_output, to_batch
-from corpusmill.pipeline.stage import Stage
+from corpusmill.pipeline.stage import GlobalStage, Stage
 
 INGEST, FINAL = "ingest", "output"
 
@@ -28,7 +28,7 @@ class PartProcessor:
     def __init__(self, cfg: dict[str, Any]):
         self.cfg = BuildConfig.model_validate(cfg)
         self.specs = {s.name: s for s in self.cfg.inputs}
-        self.stages: list[Stage] = build_stages(self.cfg.stages)
+        self.stages: list[Stage] = [s for s in build_stages(self.cfg.stages) if not isinstance(s, GlobalStage)]
         for stage in self.stages:
             stage.setup()
         self.output = Output(self.cfg.output)
