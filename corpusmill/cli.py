@@ -40,3 +40,30 @@ def build(config: str, ray_address: str | None, fresh: bool, num_cpus: int | Non
         for f in stats["failed_parts"]:
             click.echo(f"part failed: {f['file']}: {f['failed']}", err=True)
         sys.exit(1)
+
+
+@main.group()
+def quality() -> None:
+    """Model-based quality: train the fastText classifier the `classifier` stage applies."""
+
+
+@quality.command("train")
+@click.option("--positive", multiple=True, required=True, help="Good text: .txt, .jsonl, .parquet or a folder of parquet (repeatable).")
+@click.option("--negative", multiple=True, required=True, help="Bad text, same forms (repeatable).")
+@click.option("--output", required=True, type=click.Path(dir_okay=False), help="Model file to write (and OUTPUT.json, its card).")
+@click.option("--unit", type=click.Choice(["line", "paragraph", "file"]), default="paragraph", help="Text files: one example per ...")
+@click.option("--valid-fraction", type=float, default=0.1, show_default=True, help="Held out for the accuracy in the card.")
+@click.option("--epoch", type=int, default=5, show_default=True)
+@click.option("--word-ngrams", type=int, default=2, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+def quality_train(positive, negative, output, unit, valid_fraction, epoch, word_ngrams, seed) -> None:
+    """Train a DCLM-style fastText classifier: `hq` (positive) against `lq` (negative)."""
+    from corpusmill.stages.classifier.train import train
+
+    try:
+        card = train(list(positive), list(negative), output, unit=unit, valid_fraction=valid_fraction,
+                     epoch=epoch, word_ngrams=word_ngrams, seed=seed)
+    except (ValueError, FileNotFoundError) as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(json.dumps({k: card[k] for k in ("examples", "train", "held_out", "held_out_accuracy",
+                                                "hq_precision", "hq_recall")}))

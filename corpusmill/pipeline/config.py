@@ -1,14 +1,26 @@
 """Pydantic models of build.yaml: validated before any work starts, unknown keys rejected."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 FORMATS = ("warc", "wet", "arc", "jsonl", "parquet", "text", "mediawiki")
 Format = Literal["warc", "wet", "arc", "jsonl", "parquet", "text", "mediawiki"]
+
+
+def _resolve_against_config(value: str, info: ValidationInfo) -> str:
+    base = (info.context or {}).get("base_dir")
+    if base and value and "://" not in value and not os.path.isabs(value):
+        return str(Path(base) / value)
+    return value
+
+
+# A file path in a stage's options: relative paths are relative to the YAML file, like inputs.
+ConfigPath = Annotated[str, AfterValidator(_resolve_against_config)]
 
 
 class Strict(BaseModel):
@@ -107,6 +119,9 @@ def load_build_config(path: str | Path) -> BuildConfig:
     for spec in cfg.inputs:
         spec.path = [_resolve(g, base) for g in spec.globs()]
     cfg.output = _resolve(cfg.output, base)
+    from corpusmill.pipeline.registry import resolve_stage_paths
+
+    cfg.stages = resolve_stage_paths(cfg.stages, base)
     return cfg
 
 

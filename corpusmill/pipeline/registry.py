@@ -49,3 +49,20 @@ def reader(fmt: str) -> Callable:
     if fmt not in eps:
         raise ConfigError(f"no reader for format {fmt!r}; known formats: {', '.join(sorted(eps))}")
     return eps[fmt].load()
+
+
+def resolve_stage_paths(items: list[dict[str, dict | None]], base_dir) -> list[dict[str, dict | None]]:
+    """Stage options with their ConfigPath fields made absolute against the config's folder.
+    Unknown stages and invalid options are left for build_stages to report."""
+    out = []
+    for item in items:
+        (name, options), = item.items()
+        try:
+            cls = stage_class(name)
+            opts = cls.Options.model_validate(options or {}, context={"base_dir": str(base_dir)})
+        except (ConfigError, ValidationError, ImportError):
+            out.append(item)
+            continue
+        explicit = set(options or {})
+        out.append({name: {k: v for k, v in opts.model_dump(mode="json").items() if k in explicit}})
+    return out

