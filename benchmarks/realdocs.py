@@ -72,3 +72,15 @@ def mixed(n: int, seed: int = 0) -> list[str]:
     rnd = random.Random(seed)
     rnd.shuffle(pool)
     return [pool[i % len(pool)] for i in range(n)]
+
+
+def many(n: int, lo: int = 6000, hi: int = 10000) -> list[str]:
+    """n English documents of about lo..hi characters (books cut at other places for each seed,
+    news, articles, boilerplate pages), the first n of a deterministic shuffle."""
+    pool: list[str] = []
+    seed = 0
+    while len(pool) < n:
+        pool += english(seed, lo, hi) + boilerplate()
+        seed += 1
+    random.Random(0).shuffle(pool)
+    return pool[:n]

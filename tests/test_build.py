@@ -102,3 +102,21 @@ def test_bad_input_is_counted_and_nothing_valid_is_lost(tmp_path):
     assert {f"https://www.river-town.test/story/{i}" for i in (20, 21, 23, 24)} <= urls  # around the bad record
     assert stats["files"][str(t)]["kept"] >= 1  # the pages before the cut
     assert {"caf\ufffd au lait, good text", "fine", "small neighbour"} <= texts
+
+
+def test_documents_partitioned_by_language(tmp_path):
+    write_jsonl(tmp_path / "a.jsonl", [
+        {"id": "en1", "text": "The river town kept its old stone bridge and the market filled the square every spring."},
+        {"id": "de1", "text": "Die kleine Stadt am Fluss hat eine alte Brücke, und im Frühling ist der Markt voller Menschen."},
+        {"id": "en2", "text": "Farmers, bakers and musicians stayed in the square until the lanterns were lit at night."}])
+    y = write_build_yaml(tmp_path / "build.yaml", [{"name": "a", "path": "a.jsonl"}], tmp_path / "out",
+                         [{"langid": {}}])
+    y.write_text(y.read_text() + "partition_by: lang\n")
+    _, stats = build(y)
+    assert stats["totals"]["kept"] == 3
+    out = tmp_path / "out" / "documents"
+    assert sorted(p.name for p in out.iterdir()) == ["lang=de", "lang=en"]
+    en = ds.dataset(str(out / "lang=en"), format="parquet").to_table()
+    assert sorted(en.column("id").to_pylist()) == ["en1", "en2"]
+    both = ds.dataset(str(out), format="parquet", partitioning="hive").to_table()
+    assert both.num_rows == 3

@@ -68,6 +68,8 @@ class BuildConfig(Strict):
     )
     ray: RayConfig = Field(default_factory=RayConfig)
     batch_size: int = Field(256, gt=0, description="Documents per batch handed to the stages.")
+    partition_by: str | None = Field(
+        None, description="Write kept documents to documents/COLUMN=VALUE/ folders (hive style), e.g. `lang`.")
 
     @field_validator("stages")
     @classmethod

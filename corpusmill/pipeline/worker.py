@@ -89,7 +89,20 @@ class PartProcessor:
             empty = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(text), ""), True).to_pylist()
             table = self._apply(FINAL, table, ["empty_text" if e else None for e in empty], counts, files)
         if table.num_rows:
-            files.write("documents", for_output(table))
+            self._write_documents(for_output(table), files)
+
+    def _write_documents(self, table: pa.Table, files: PartFiles) -> None:
+        col = self.cfg.partition_by
+        if not col:
+            files.write("documents", table)
+            return
+        if col not in table.column_names:
+            raise ValueError(f"partition_by: no column {col!r} in the documents (columns: {table.column_names})")
+        values = table.column(col).to_pylist()
+        for value in sorted(set(values), key=lambda v: (v is None, str(v))):
+            mask = pa.array([v == value if value is not None else v is None for v in values])
+            safe = "unknown" if value is None else str(value).replace("/", "_")
+            files.write(f"documents/{col}={safe}", table.filter(mask))
 
     @staticmethod
     def _apply(stage: str, table: pa.Table, reasons: list[str | None], counts: dict[str, StageCounts],
