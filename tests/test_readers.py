@@ -197,3 +197,17 @@ def test_json_helper_roundtrip(tmp_path):
     # write_jsonl must write one object per line, as the readers expect
     write_jsonl(tmp_path / "a.jsonl", [{"text": "a"}, {"text": "b"}])
     assert [json.loads(x)["text"] for x in (tmp_path / "a.jsonl").read_text().splitlines()] == ["a", "b"]
+
+
+def test_fsspec_url_globs(tmp_path):
+    from corpusmill.pipeline.config import BuildConfig
+    from corpusmill.pipeline.parts import plan_parts
+
+    write_jsonl(tmp_path / "a.jsonl", [{"text": "one"}])
+    write_jsonl(tmp_path / "b.jsonl.gz", [{"text": "two"}], compress=True)
+    cfg = BuildConfig.model_validate({"inputs": [{"name": "u", "path": f"file://{tmp_path}/*.jsonl*"}], "output": "o"})
+    parts = plan_parts(cfg)
+    assert [p.relpath for p in parts] == ["a.jsonl", "b.jsonl.gz"]
+    spec = cfg.inputs[0]
+    texts = [r["text"] for p in parts for r in reader("jsonl").read(p, spec) if isinstance(r, dict)]
+    assert texts == ["one", "two"]
