@@ -1,0 +1,77 @@
+"""mixture.yaml, validated before any work: `corpus mix mixture.yaml`."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import Field, ValidationError, model_validator
+
+from corpusmill.pipeline.config import ConfigError, Strict, format_validation_error
+
+
+class SourceSpec(Strict):
+    name: str = Field(description="Name in the manifest and the shards' `source` column.")
+    path: str = Field(description="A `corpus build` output (its documents/), a folder of Parquet parts, "
+                                   "or a `corpus tokenizer encode` output (pre-tokenized).")
+    weight: float = Field(gt=0, description="Share of the mixture's tokens.")
+    max_epochs: float | None = Field(None, gt=0, description="At most this many passes over the source; null: no cap.")
+
+
+class ValidationSpec(Strict):
+    fraction: float | None = Field(None, ge=0, lt=1, description="Share of each source's documents held out.")
+    tokens: int | None = Field(None, ge=0, description="About this many tokens held out per source.")
+
+    @model_validator(mode="after")
+    def _one(self) -> "ValidationSpec":
+        if (self.fraction is None) == (self.tokens is None):
+            raise ValueError("set exactly one of fraction, tokens")
+        return self
+
+
+class MixtureConfig(Strict):
+    tokenizer: str = Field(description="tokenizer.model (or its folder) from `corpus tokenizer train`.")
+    output: str
+    total_tokens: int = Field(gt=0, description="Training tokens to write, over all sources.")
+    seq_len: int = Field(2048, gt=0, description="Training sequence length (recorded for the loader).")
+    seed: int = 0
+    sources: list[SourceSpec] = Field(min_length=1)
+    normalize: bool = Field(False, description="Scale weights to sum to 1 instead of failing when they do not.")
+    on_cap: Literal["fail", "renormalize"] = Field(
+        "renormalize", description="When a source's max_epochs binds: fail, or give its share to the others.")
+    validation: ValidationSpec = Field(default_factory=lambda: ValidationSpec(fraction=0.005))
+    shard_tokens: int = Field(100_000_000, gt=0, description="Target tokens per shard file.")
+
+    @model_validator(mode="after")
+    def _weights(self) -> "MixtureConfig":
+        names = [s.name for s in self.sources]
+        if len(set(names)) != len(names):
+            raise ValueError(f"source names must be unique: {names}")
+        total = sum(s.weight for s in self.sources)
+        if abs(total - 1.0) > 1e-6:
+            if not self.normalize:
+                raise ValueError(f"weights sum to {total:g}, not 1 (set normalize: true to scale them)")
+            for s in self.sources:
+                s.weight = s.weight / total
+        return self
+
+
+def load_mixture_config(path: str | Path) -> MixtureConfig:
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+        cfg = MixtureConfig.model_validate(raw)
+    except FileNotFoundError:
+        raise ConfigError(f"mixture file not found: {path}") from None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: not valid YAML: {e}") from None
+    except ValidationError as e:
+        raise ConfigError(f"{path}: " + format_validation_error(e)) from None
+    base = path.parent.resolve()
+    cfg.output = str(base / cfg.output) if not Path(cfg.output).is_absolute() else cfg.output
+    cfg.tokenizer = str(base / cfg.tokenizer) if not Path(cfg.tokenizer).is_absolute() else cfg.tokenizer
+    for s in cfg.sources:
+        s.path = str(base / s.path) if "://" not in s.path and not Path(s.path).is_absolute() else s.path
+        if "://" not in s.path and not Path(s.path).exists():
+            raise ConfigError(f"{path}: sources.{s.name}.path: {s.path} does not exist")
+    return cfg
