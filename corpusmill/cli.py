@@ -67,3 +67,30 @@ def quality_train(positive, negative, output, unit, valid_fraction, epoch, word_
         raise click.ClickException(str(e)) from None
     click.echo(json.dumps({k: card[k] for k in ("examples", "train", "held_out", "held_out_accuracy",
                                                 "hq_precision", "hq_recall")}))
+
+
+@main.command()
+@click.argument("config", type=click.Path(dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Encode (cached) and print the plan; write no shards.")
+@click.option("--ray-address", default=None, help="Existing Ray cluster (default: an embedded local Ray).")
+@click.option("--num-cpus", type=click.IntRange(min=1), default=None, help="CPUs (workers) to use.")
+def mix(config: str, dry_run: bool, ray_address: str | None, num_cpus: int | None) -> None:
+    """A weighted mixture -> Arrow token shards (train/validation) + manifest.json."""
+    from corpusmill.mixtures.build import build_mixture
+    from corpusmill.mixtures.plan import SourcePlan, format_plan
+    from corpusmill.mixtures.spec import load_mixture_config
+    from corpusmill.tokenizer.model import TokenizerError
+
+    try:
+        cfg = load_mixture_config(config)
+        result = build_mixture(cfg, dry_run=dry_run, ray_address=ray_address, num_cpus=num_cpus)
+    except (ConfigError, TokenizerError) as e:
+        raise click.ClickException(str(e)) from None
+    if dry_run:
+        click.echo(format_plan([SourcePlan(**p) for p in result["plan"]], cfg.total_tokens))
+        return
+    for name, s in result["sources"].items():
+        click.echo(f"{name}: weight {s['weight']:.3f} realised {s['realised_share']:.4f} epochs {s['epochs']:.2f} "
+                   f"train {s['train'].get('tokens', 0):,} tokens, validation {s['validation'].get('tokens', 0):,}")
+    click.echo(f"wrote {len(result['train']['shards'])} train and {len(result['validation']['shards'])} "
+               f"validation shards and manifest.json to {cfg.output}")

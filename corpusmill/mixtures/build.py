@@ -1,0 +1,195 @@
+"""`corpus mix`: encode each source once (cached under OUT/_state/encoded/), hold out a
+validation share, plan quotas, and write train/validation token shards plus manifest.json.
+
+Same config, same bytes: every choice is a function of (seed, source, document id). Re-running
+after a crash reuses the encoded sources and rewrites the shards identically.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from corpusmill.mixtures.plan import SourcePlan, plan_quotas
+from corpusmill.mixtures.shards import ShardMeta, ShardWriter
+from corpusmill.mixtures.spec import MixtureConfig
+from corpusmill.pipeline.config import ConfigError
+from corpusmill.pipeline.output import atomic_write_text
+
+ENCODED = "corpusmill-encoded/1"
+
+
+def _doc_keys(seed: int, source: str, ids: list[str], salt: str) -> np.ndarray:
+    """A uniform 64-bit key per document: the same document always draws the same key."""
+    return np.array([int.from_bytes(hashlib.blake2b(f"{seed}\0{salt}\0{source}\0{i}".encode(), digest_size=8)
+                                    .digest(), "big") for i in ids], dtype=np.uint64)
+
+
+class EncodedSource:
+    """A source's encoded parquet files (ours, cached, or a pre-tokenized input) and per-document
+    facts: id, tokens, validation or not, sampling key."""
+
+    def __init__(self, folder: Path, name: str, sha: str, cfg: MixtureConfig):
+        manifest = json.loads((folder / "manifest.json").read_text())
+        if manifest.get("tokenizer_sha256") != sha:
+            raise ConfigError(f"source {name}: pre-tokenized with another tokenizer "
+                              f"({manifest.get('tokenizer_sha256', '?')[:12]}…, mixture uses {sha[:12]}…)")
+        self.name, self.files = name, [folder / f["file"] for f in manifest["files"]]
+        ids, lengths = [], []
+        for f in self.files:
+            t = pq.read_table(f, columns=["id", "tokens"])
+            ids += [str(i) for i in t.column("id").to_pylist()]
+            lengths.append(pc.list_value_length(t.column("tokens")).to_numpy())
+        self.ids = ids
+        self.lengths = np.concatenate(lengths) if lengths else np.zeros(0, np.int64)
+        held = _doc_keys(cfg.seed, name, ids, "validation").astype(np.float64) / 2**64
+        total = int(self.lengths.sum())
+        frac = cfg.validation.fraction if cfg.validation.fraction is not None else (
+            min(0.5, cfg.validation.tokens / total) if total else 0.0)
+        self.is_val = held < frac
+        self.order_key = _doc_keys(cfg.seed, name, ids, "sample")
+
+    @property
+    def train_tokens(self) -> int:
+        return int(self.lengths[~self.is_val].sum())
+
+    def threshold(self, tokens_needed: int) -> np.uint64:
+        """The key below which the train documents add up to tokens_needed (one more document at most)."""
+        train = np.flatnonzero(~self.is_val)
+        order = train[np.argsort(self.order_key[train], kind="stable")]
+        cum = np.cumsum(self.lengths[order])
+        k = int(np.searchsorted(cum, tokens_needed))
+        return self.order_key[order[min(k, len(order) - 1)]] if tokens_needed > 0 else np.uint64(0)
+
+    def iter_docs(self):
+        """(row, tokens) in file order."""
+        row = 0
+        for f in self.files:
+            for batch in pq.ParquetFile(f).iter_batches(columns=["tokens"]):
+                col = batch.column(0)
+                values, offsets = col.values.to_numpy(zero_copy_only=False), col.offsets.to_numpy()
+                for j in range(len(col)):
+                    yield row, values[offsets[j]: offsets[j + 1]]
+                    row += 1
+
+
+def encode_sources(cfg: MixtureConfig, tok, state: Path, ray_address=None, num_cpus=None) -> dict[str, Path]:
+    """Each source's encoded folder: a pre-tokenized input as it is, else encoded once into
+    state/encoded/NAME (a finished source is never encoded again)."""
+    from corpusmill.tokenizer.encode import write_encoded
+
+    folders = {}
+    for s in cfg.sources:
+        given = Path(s.path) / "manifest.json"
+        if given.is_file() and json.loads(given.read_text()).get("format") == ENCODED:
+            folders[s.name] = Path(s.path)
+            continue
+        done = state / "encoded" / s.name
+        if not (done / "manifest.json").is_file():
+            tmp = state / "encoded" / f".{s.name}.tmp"
+            shutil.rmtree(tmp, ignore_errors=True)
+            write_encoded([s.path], tok, tmp, ray_address=ray_address, num_cpus=num_cpus)
+            shutil.rmtree(done, ignore_errors=True)
+            tmp.rename(done)
+        folders[s.name] = done
+    return folders
+
+
+def build_mixture(cfg: MixtureConfig, *, dry_run: bool = False, ray_address=None, num_cpus=None) -> dict:
+    from corpusmill.tokenizer.model import load_tokenizer
+
+    tok = load_tokenizer(cfg.tokenizer)
+    out = Path(cfg.output)
+    state = out / "_state"
+    folders = encode_sources(cfg, tok, state, ray_address, num_cpus)
+    sources = {s.name: EncodedSource(folders[s.name], s.name, tok.sha256, cfg) for s in cfg.sources}
+    plans = plan_quotas({s.name: s.weight for s in cfg.sources}, {n: e.train_tokens for n, e in sources.items()},
+                        {s.name: s.max_epochs for s in cfg.sources}, cfg.total_tokens, cfg.on_cap)
+    if dry_run:
+        return {"plan": [p.to_dict() for p in plans], "dry_run": True}
+    meta = ShardMeta(tok.vocab_size, tok.bos_id, tok.eos_id, tok.sha256)
+    for old in out.glob("*.arrow"):
+        old.unlink()
+    train = _write_split(out, "train", meta, cfg.shard_tokens, _train_docs(sources, plans))
+    val = _write_split(out, "val", meta, cfg.shard_tokens, _val_docs(sources))
+    manifest = _manifest(cfg, tok, plans, sources, train, val)
+    atomic_write_text(out / "manifest.json", json.dumps(manifest, indent=1))
+    return manifest
+
+
+def _train_docs(sources: dict[str, EncodedSource], plans: list[SourcePlan]):
+    """Per source: whole epochs first, then the deterministic sample for the fractional one."""
+    for p in plans:
+        src = sources[p.name]
+        full, rest = divmod(p.quota_tokens, src.train_tokens)
+        thr = src.threshold(rest) if rest else None
+        for epoch in range(int(full) + (1 if rest else 0)):
+            partial = epoch == full
+            for row, tokens in src.iter_docs():
+                if src.is_val[row] or (partial and src.order_key[row] > thr):
+                    continue
+                yield p.name, epoch, tokens
+
+
+def _val_docs(sources: dict[str, EncodedSource]):
+    for name, src in sources.items():
+        for row, tokens in src.iter_docs():
+            if src.is_val[row]:
+                yield name, 0, tokens
+
+
+def _write_split(out: Path, split: str, meta: ShardMeta, shard_tokens: int, docs) -> dict:
+    """Shards SPLIT-00000.arrow ... of about shard_tokens each; counts per source."""
+    out.mkdir(parents=True, exist_ok=True)
+    shards, counts = [], {}
+    writer, buf, srcs = None, [], []
+
+    def flush():
+        if buf:
+            writer.write(buf, srcs)
+            buf.clear()
+            srcs.clear()
+
+    for name, epoch, tokens in docs:
+        if writer is None:
+            writer = ShardWriter(out / f"{split}-{len(shards):05d}.arrow", meta)
+        buf.append(tokens)
+        srcs.append(name)
+        c = counts.setdefault(name, {"documents": 0, "tokens": 0, "epochs_started": 0})
+        c["documents"] += 1
+        c["tokens"] += len(tokens)
+        c["epochs_started"] = max(c["epochs_started"], epoch + 1)
+        if len(buf) >= 1024:
+            flush()
+        if writer.tokens + sum(map(len, buf)) >= shard_tokens:
+            flush()
+            writer.close()
+            shards.append({"file": writer.path.name, "documents": writer.documents, "tokens": writer.tokens})
+            writer = None
+    if writer is not None:
+        flush()
+        writer.close()
+        shards.append({"file": writer.path.name, "documents": writer.documents, "tokens": writer.tokens})
+    return {"shards": shards, "sources": counts}
+
+
+def _manifest(cfg: MixtureConfig, tok, plans: list[SourcePlan], sources, train: dict, val: dict) -> dict:
+    total = sum(c["tokens"] for c in train["sources"].values()) or 1
+    config = cfg.model_dump(mode="json")
+    return {
+        "format": "corpusmill-mixture/1", "config": config,
+        "config_sha256": hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest(),
+        "tokenizer": {**tok.metadata(), "path": cfg.tokenizer}, "seq_len": cfg.seq_len, "seed": cfg.seed,
+        "train": train, "validation": val,
+        "sources": {p.name: {"weight": p.weight, "realised_share": train["sources"].get(p.name, {}).get("tokens", 0) / total,
+                             "planned_tokens": p.quota_tokens, "available_train_tokens": p.available_tokens,
+                             "epochs": round(train["sources"].get(p.name, {}).get("tokens", 0) / p.available_tokens, 4),
+                             "capped": p.capped,
+                             "train": train["sources"].get(p.name, {}), "validation": val["sources"].get(p.name, {})}
+                    for p in plans},
+    }

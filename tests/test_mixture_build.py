@@ -1,0 +1,107 @@
+"""`corpus mix` on real text: three sources, realised shares, epochs, a disjoint validation
+split, same bytes for the same config, and resume after losing the shards."""
+import hashlib
+import json
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from conftest import shared
+from corpusmill.mixtures.build import build_mixture
+from corpusmill.mixtures.sampler import PackedSampler, TokenStream
+from corpusmill.mixtures.spec import load_mixture_config
+from corpusmill.pipeline.config import ConfigError
+
+pytestmark = [pytest.mark.usefixtures("ray_local"), pytest.mark.slow]
+
+
+def write_docs(folder, name, texts):
+    folder.mkdir(parents=True)
+    for k in range(2):  # two parts, like a build output
+        rows = list(range(k, len(texts), 2))
+        pq.write_table(pa.table({"id": [f"{name}-{i}" for i in rows], "text": [texts[i] for i in rows],
+                                 "source": [name] * len(rows), "lang": [None] * len(rows)}),
+                       folder / f"part-{k}.parquet")
+
+
+def chunks(text, size):
+    return [text[i:i + size] for i in range(0, len(text), size) if text[i:i + size].strip()]
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    import sentencepiece as spm
+
+    d = tmp_path_factory.mktemp("mix")
+    books = "".join(p.read_text(encoding="utf-8", errors="replace")
+                    for p in sorted(shared("text", "en", "gutenberg").glob("*.txt"))[:3])
+    news = shared("text", "en", "lee_news_background.cor").read_text().splitlines()
+    zh = shared("text", "zh", "hongloumeng.txt").read_text(encoding="utf-8")[:200_000]
+    write_docs(d / "books", "books", chunks(books, 3000)[:300])
+    write_docs(d / "news", "news", [n for n in news if n.strip()][:120])
+    write_docs(d / "zh", "zh", chunks(zh, 1000)[:150])
+    (d / "tok").mkdir()
+    sample = d / "sample.txt"
+    sample.write_text(books[:300_000] + "\n" + zh[:100_000] + "\n" + "\n".join(news[:100]))
+    spm.SentencePieceTrainer.train(input=str(sample), model_prefix=str(d / "tok" / "tokenizer"), vocab_size=4000,
+                                   model_type="bpe", byte_fallback=True, character_coverage=0.98,
+                                   unk_id=0, bos_id=1, eos_id=2, pad_id=3, minloglevel=2)
+    return d
+
+
+def write_yaml(d, output, **over):
+    cfg = {"tokenizer": "tok", "output": output, "total_tokens": 400_000, "seq_len": 128, "seed": 1,
+           "validation": {"fraction": 0.05}, "shard_tokens": 150_000,
+           "sources": [{"name": "books", "path": "books", "weight": 0.5, "max_epochs": 1},
+                       {"name": "news", "path": "news", "weight": 0.3, "max_epochs": 8},
+                       {"name": "zh", "path": "zh", "weight": 0.2, "max_epochs": 2}], **over}
+    y = d / f"{output}.yaml"
+    y.write_text(json.dumps(cfg))  # YAML is a superset of JSON
+    return y
+
+
+def shard_bytes(folder):
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("*.arrow"))}
+
+
+def test_mixture_shares_epochs_validation_determinism_and_resume(setup):
+    d = setup
+    m = build_mixture(load_mixture_config(write_yaml(d, "mixA")))
+    for name, w in (("books", 0.5), ("news", 0.3), ("zh", 0.2)):
+        s = m["sources"][name]
+        assert abs(s["realised_share"] - w) < 0.005, (name, s)
+    assert m["sources"]["news"]["epochs"] > 1.5  # upsampled, and the manifest says so
+    assert m["sources"]["books"]["epochs"] < 1.0  # downsampled
+    assert len(m["train"]["shards"]) >= 2 and m["validation"]["shards"]
+    # validation documents never appear in train
+    stream_train = TokenStream([d / "mixA" / s["file"] for s in m["train"]["shards"]])
+    from corpusmill.mixtures.shards import Shard
+
+    train_docs = {Shard(d / "mixA" / s["file"]).document(i).tobytes()
+                  for s in m["train"]["shards"] for i in range(Shard(d / "mixA" / s["file"]).num_documents)}
+    val = [Shard(d / "mixA" / s["file"]) for s in m["validation"]["shards"]]
+    assert all(v.document(i).tobytes() not in train_docs for v in val for i in range(len(v)))
+    # the loader reads it
+    sampler = PackedSampler(stream_train, seq_len=128, seed=0)
+    assert sampler.batch(0, 4).shape == (4, 129)
+    # same config, same bytes; resume after the shards are lost reuses the encoded cache
+    first = shard_bytes(d / "mixA")
+    for f in (d / "mixA").glob("*.arrow"):
+        f.unlink()
+    encoded = {p: p.stat().st_mtime_ns for p in (d / "mixA" / "_state" / "encoded").rglob("*.parquet")}
+    build_mixture(load_mixture_config(write_yaml(d, "mixA")))
+    assert shard_bytes(d / "mixA") == first
+    assert {p: p.stat().st_mtime_ns for p in (d / "mixA" / "_state" / "encoded").rglob("*.parquet")} == encoded
+    build_mixture(load_mixture_config(write_yaml(d, "mixB")))
+    assert shard_bytes(d / "mixB") == first
+
+
+def test_cap_fail_and_dry_run(setup):
+    d = setup
+    y = write_yaml(d, "mixC", on_cap="fail", total_tokens=2_000_000)
+    with pytest.raises(ConfigError, match="max_epochs"):
+        build_mixture(load_mixture_config(y))
+    plan = build_mixture(load_mixture_config(write_yaml(d, "mixD")), dry_run=True)
+    assert plan["dry_run"] and not list((d / "mixD").glob("*.arrow"))
