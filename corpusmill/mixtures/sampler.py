@@ -26,6 +26,7 @@ class TokenStream:
         self.meta = self.shards[0].meta
         self.pieces = [p for s in self.shards for p in s.token_stream() if len(p)]
         self.starts = np.cumsum([0] + [len(p) for p in self.pieces])
+        self.starts_list = self.starts.tolist()  # Python ints: per-row arithmetic without numpy scalars
         self.total = int(self.starts[-1])
 
     def slice(self, start: int, stop: int) -> np.ndarray:
@@ -59,6 +60,31 @@ class PackedSampler:
         start = self.window(global_index) * self.seq_len
         return self.stream.slice(start, start + self.seq_len + 1)
 
+    _BLOCK = 8192  # windows are computed this many at a time: the permutation's cost per call is fixed
+
+    def windows(self, global_indices: np.ndarray) -> np.ndarray:
+        """window() for many global indices; consecutive ranges come from a cached block."""
+        g = np.asarray(global_indices, dtype=np.int64)
+        if len(g) and g[-1] - g[0] == len(g) - 1:  # a consecutive range, as batches are
+            lo = int(g[0]) // self._BLOCK * self._BLOCK
+            cached = getattr(self, "_block", None)
+            if cached is None or cached[0] != lo or g[-1] >= lo + len(cached[1]):
+                size = max(self._BLOCK, int(g[-1]) - lo + 1)
+                cached = self._block = (lo, self._compute_windows(np.arange(lo, lo + size)))
+            return cached[1][g[0] - lo: g[-1] - lo + 1]
+        return self._compute_windows(g)
+
+    def _compute_windows(self, global_indices: np.ndarray) -> np.ndarray:
+        """One permutation call per epoch present."""
+        epochs, local = np.divmod(np.asarray(global_indices, dtype=np.int64), self.samples_per_epoch)
+        if not self.shuffle:
+            return local
+        out = np.empty_like(local)
+        for e in np.unique(epochs):
+            sel = epochs == e
+            out[sel] = permute(local[sel], self.samples_per_epoch, self.seed, int(e))
+        return out
+
     def batch(self, consumed: int, global_batch: int, rank: int = 0, world_size: int = 1) -> np.ndarray:
         """This rank's share of the global batch that starts after `consumed` samples:
         (global_batch // world_size, seq_len + 1) int64. Inputs are [:, :-1], targets [:, 1:]."""
@@ -66,4 +92,17 @@ class PackedSampler:
             raise ValueError(f"global batch {global_batch} does not split over {world_size} ranks")
         per_rank = global_batch // world_size
         first = consumed + rank * per_rank
-        return np.stack([self.sample(g) for g in range(first, first + per_rank)])
+        starts = self.windows(np.arange(first, first + per_rank)) * self.seq_len
+        width = self.seq_len + 1
+        out = np.empty((per_rank, width), dtype=np.int64)
+        stream = self.stream
+        piece_of = np.searchsorted(stream.starts, starts, side="right") - 1
+        piece_starts, pieces = stream.starts_list, stream.pieces
+        for r, (start, k) in enumerate(zip(starts.tolist(), piece_of.tolist())):
+            lo = start - piece_starts[k]
+            piece = pieces[k]
+            if lo + width <= len(piece):  # the common case: one zero-copy view, one copy into the batch
+                out[r] = piece[lo: lo + width]
+            else:
+                out[r] = stream.slice(start, start + width)
+        return out
