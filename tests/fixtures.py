@@ -27,18 +27,29 @@ def write_warc(path: Path, pages: list[dict], gzip_mode: str = "record", version
     gzip_mode: 'record' (one gzip member per record), 'file' (whole file), or 'none'."""
     raw = io.BytesIO()
     writer = WARCWriter(raw, gzip=(gzip_mode == "record"), warc_version=version)
-    writer.write_record(writer.create_warcinfo_record(path.name, {"software": "corpusmill-tests"}))
-    for p in pages:
+    info = writer.create_warcinfo_record(path.name, {"software": "corpusmill-tests"})
+    _fix_headers(info, path, 0)
+    writer.write_record(info)
+    for n, p in enumerate(pages, 1):
         body = p["body"] if "body" in p else p["html"].encode(p.get("charset", "utf-8"))
         status = p.get("status", 200)
         http = StatusAndHeaders(f"{status} {'OK' if status == 200 else 'Other'}",
                                 [("Content-Type", p.get("content_type", "text/html; charset=utf-8")),
                                  ("Content-Length", str(len(body)))], protocol="HTTP/1.1")
         rec = writer.create_warc_record(p["url"], "response", payload=io.BytesIO(body), http_headers=http)
+        _fix_headers(rec, path, n)
         writer.write_record(rec)
     data = raw.getvalue()
     path.write_bytes(gzip.compress(data, mtime=0) if gzip_mode == "file" else data)
     return path
+
+
+def _fix_headers(rec, path: Path, n: int) -> None:
+    """Fixed record ids and dates: the same fixture bytes on every run (no flaky cut points)."""
+    import uuid
+
+    rec.rec_headers.replace_header("WARC-Record-ID", f"<urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{path.name}/{n}')}>")
+    rec.rec_headers.replace_header("WARC-Date", "2024-05-01T12:00:00Z")
 
 
 def pages(n: int, start: int = 0, host: str = "www.river-town.test") -> list[dict]:

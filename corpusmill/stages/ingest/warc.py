@@ -3,6 +3,7 @@
 record boundary, so one bad record does not cost the rest of the file."""
 from __future__ import annotations
 
+import os
 import zlib
 from typing import Iterator
 
@@ -14,7 +15,9 @@ from corpusmill.pipeline.parts import Part
 from corpusmill.stages.ingest.base import Problem, decode_utf8, open_binary, record
 
 _DOC_TYPES = {"warc": "response", "arc": "response", "wet": "conversion"}
-_READ_ERRORS = (ArchiveLoadFailed, zlib.error, EOFError, OSError, ValueError, IndexError, KeyError)
+# warcio meets damaged input with all sorts of exceptions (AttributeError on a header cut short,
+# among others): any of them means this record cannot be read; the file goes on.
+_READ_ERRORS = (Exception,)
 _SCAN_CHUNK = 1 << 20
 
 
@@ -45,24 +48,64 @@ class Skipped:
         self.kind = kind
 
 
+def split(path: str, spec: InputSpec) -> list[tuple[int, int | None]]:
+    """Byte ranges of about split_bytes for a large local WARC/WET whose records can be found from
+    any offset: uncompressed, or gzipped record by record. A part owns the records that start in
+    its range. Whole-file gzip (and remote files) stay one part."""
+    if "://" in path or spec.format == "arc" or os.path.getsize(path) <= spec.split_bytes:
+        return [(0, None)]
+    with open(path, "rb") as fh:
+        if fh.read(2) == b"\x1f\x8b" and not _per_record_gzip(fh):
+            return [(0, None)]
+    size = os.path.getsize(path)
+    starts = list(range(0, size, spec.split_bytes))
+    return [(s, starts[i + 1] if i + 1 < len(starts) else None) for i, s in enumerate(starts)]
+
+
+def _per_record_gzip(fh, limit: int = 64 << 20) -> bool:
+    """Does the first gzip member end (with another after it) within `limit` bytes?"""
+    fh.seek(0)
+    d = zlib.decompressobj(wbits=31)
+    read = 0
+    while read < limit and not d.eof:
+        chunk = fh.read(1 << 20)
+        if not chunk:
+            return False
+        read += len(chunk)
+        d.decompress(chunk, 1 << 20)
+        while d.unconsumed_tail and not d.eof:  # keep memory flat: inflate in slices
+            d.decompress(d.unconsumed_tail, 1 << 20)
+    return d.eof and (bool(d.unused_data) or bool(fh.read(1)))
+
+
 def read(part: Part, spec: InputSpec) -> Iterator[dict | Problem | Skipped]:
+    """Records whose start offset lies in [part.start, part.end). Ids are SOURCE/RELPATH#INDEX for
+    a file read whole, SOURCE/RELPATH@OFFSET for one split into ranges (the same whatever the split)."""
     doc_type = _DOC_TYPES[part.format]
+    split_file = part.start > 0 or part.end is not None
     with open_binary(part.path, compression=None) as fh:
         head = fh.read(2)
         if not head:
             yield Problem("empty_file", "0")
             return
         gzipped = head == b"\x1f\x8b"
-        pos, index, reported = 0, 0, False
-        while pos is not None:
+        pos = 0 if part.start == 0 else _first_record_from(fh, part.start, gzipped)
+        index, reported = 0, False
+        while pos is not None and (part.end is None or pos < part.end):
             fh.seek(pos)
             it = _WholeFileGzipIterator(fh, arc2warc=True)
             bad_at, parsed_here = pos, False
             try:
                 for rec in it:
                     out = _convert(part, spec, rec, doc_type, index)
-                    # after the content is read: asking warcio earlier makes it skip the content
-                    bad_at = pos + it.get_record_offset()
+                    # after the content is read: asking warcio earlier makes it skip the content.
+                    # warcio's offsets are fh.tell() based (absolute); meaningless in whole-file gzip.
+                    offset = max(pos, it.get_record_offset())
+                    if part.end is not None and offset >= part.end:
+                        return  # the next part's record
+                    bad_at = offset
+                    if split_file and isinstance(out, dict):
+                        out["id"] = f"{part.source}/{part.relpath}@{offset}"
                     index += 1
                     parsed_here = True
                     yield out
@@ -71,11 +114,26 @@ def read(part: Part, spec: InputSpec) -> Iterator[dict | Problem | Skipped]:
                 return
             except _READ_ERRORS as e:
                 if parsed_here or not reported:  # one problem per corrupt stretch, not per false start
-                    yield Problem(_reason(e, gzipped), f"record {index} at byte {bad_at}",
+                    yield Problem(_reason(e, fh, bad_at, gzipped), f"record {index} at byte {bad_at}",
                                   f"{type(e).__name__}: {e}"[:300])
                     index += 1
                 reported = True
                 pos = _next_boundary(fh, bad_at + 1, gzipped)
+
+
+def _first_record_from(fh, start: int, gzipped: bool) -> int | None:
+    """The first record boundary at or after `start`: a gzip member that inflates to a WARC
+    header (a chance match of the gzip magic inside compressed data does not), or a WARC line."""
+    pos = _next_boundary(fh, start, gzipped)
+    while pos is not None and gzipped:
+        fh.seek(pos)
+        try:
+            if zlib.decompressobj(wbits=31).decompress(fh.read(4096), 16).startswith(b"WARC/"):
+                return pos
+        except zlib.error:
+            pass
+        pos = _next_boundary(fh, pos + 1, gzipped)
+    return pos
 
 
 def _convert(part: Part, spec: InputSpec, rec, doc_type: str, index: int):
@@ -113,12 +171,31 @@ def _read_at_most(stream, n: int) -> bytes:
     return b"".join(chunks)
 
 
-def _reason(e: Exception, gzipped: bool) -> str:
+def _reason(e: Exception, fh, at: int, gzipped: bool) -> str:
     if isinstance(e, EOFError) or "end-of-stream" in str(e) or "Compressed file ended" in str(e):
+        return "truncated_file"
+    if gzipped and _gzip_cut_short(fh, at):
         return "truncated_file"
     if isinstance(e, zlib.error):
         return "corrupt_gzip"
     return "corrupt_record"
+
+
+def _gzip_cut_short(fh, at: int) -> bool:
+    """Does the gzip data from `at` run out before its member ends (only asked on errors)?"""
+    fh.seek(at)
+    d = zlib.decompressobj(wbits=31)
+    try:
+        while not d.eof:
+            chunk = fh.read(1 << 20)
+            if not chunk:
+                return True
+            d.decompress(chunk, 1 << 16)
+            while d.unconsumed_tail and not d.eof:
+                d.decompress(d.unconsumed_tail, 1 << 16)
+    except zlib.error:
+        return False
+    return False
 
 
 def _next_boundary(fh, start: int, gzipped: bool) -> int | None:
