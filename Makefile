@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml Makefile
 
 demo: setup
 	$(BIN)/python examples/quickstart/make_demo_dump.py examples/quickstart/dump
-	$(BIN)/corpus build examples/quickstart/build.yaml
+	$(BIN)/corpus build examples/quickstart/build.yaml --fresh
 	@echo "documents: examples/quickstart/out/documents/  removed: examples/quickstart/out/removed/  stats: examples/quickstart/out/stats.json"
 
 test: setup

@@ -62,6 +62,11 @@ def test_build_outputs_accounting_and_resume(tmp_path):
     # --fresh recomputes and gives the same documents and ids
     _, fresh = build(y, fresh=True)
     assert sorted((d["id"], d["text"]) for d in table(out, "documents")) == sorted((d["id"], d["text"]) for d in docs)
+    # a changed input file is refused until --fresh
+    write_jsonl(tmp_path / "c.jsonl", [{"id": "j1", "text": "Ein anderer Text."}])
+    with pytest.raises(ConfigError, match="c.jsonl changed"):
+        build(y)
+    _, fresh = build(y, fresh=True)
     # a changed config is refused until --fresh
     y.write_text(y.read_text().replace("min_chars: 10", "min_chars: 30"))
     with pytest.raises(ConfigError, match="--fresh"):

@@ -94,3 +94,13 @@ def file_size(path: str) -> int:
         return os.path.getsize(path)
     fs, p = fsspec.core.url_to_fs(path)
     return fs.size(p)
+
+
+def file_signature(path: str) -> dict:
+    """Size and modification time: enough to notice an input replaced since it was processed."""
+    if "://" not in path:
+        st = os.stat(path)
+        return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+    fs, p = fsspec.core.url_to_fs(path)
+    info = fs.info(p)
+    return {"size": info.get("size"), "mtime": str(info.get("mtime") or info.get("LastModified") or "")}

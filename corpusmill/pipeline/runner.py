@@ -11,7 +11,7 @@ from ray.util import ActorPool
 from corpusmill import __version__
 from corpusmill.pipeline.config import BuildConfig, ConfigError
 from corpusmill.pipeline.output import Output, atomic_write_text
-from corpusmill.pipeline.parts import Part, plan_parts
+from corpusmill.pipeline.parts import Part, file_signature, plan_parts
 from corpusmill.pipeline.ray_session import ray_session
 from corpusmill.pipeline.registry import build_stages
 from corpusmill.pipeline.stage import GlobalStage
@@ -51,6 +51,9 @@ def run_build(cfg: BuildConfig, *, fresh: bool = False, ray_address: str | None 
         raise ConfigError(f"{cfg.output} holds a build made with another configuration or version; "
                           "re-run with --fresh to start over")
     todo = [p for p in parts if not out.is_done(p.part_id)]
+    for p in parts:
+        if out.is_done(p.part_id) and out.part_stats(p.part_id).get("input_signature") != file_signature(p.path):
+            raise ConfigError(f"{p.path} changed since this output was built from it; re-run with --fresh")
     global_stages = [s for s in build_stages(cfg.stages) if isinstance(s, GlobalStage)]
     failed: list[dict] = []
     global_stats: dict[str, dict] = {}

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 from corpusmill.pipeline.accounting import Problems, StageCounts
 from corpusmill.pipeline.config import BuildConfig
 from corpusmill.pipeline.output import Output, PartFiles
-from corpusmill.pipeline.parts import Part
+from corpusmill.pipeline.parts import Part, file_signature
 from corpusmill.pipeline.registry import build_stages, reader
 from corpusmill.pipeline.schema import for_output, to_batch
 from corpusmill.pipeline.stage import GlobalStage, Stage
@@ -47,6 +47,7 @@ class PartProcessor:
 
     def _run(self, part: Part, files: PartFiles) -> dict:
         t0 = time.perf_counter()
+        signature = file_signature(part.path)
         spec = self.specs[part.source]
         counts = {name: StageCounts() for name in [INGEST, *(s.name for s in self.stages), FINAL]}
         problems, skipped = Problems(), {}
@@ -70,7 +71,8 @@ class PartProcessor:
         removed = sum(d["removed"] for d in stage_dicts.values())
         if docs_in != kept + removed:  # cannot happen by construction; refuse to write if it does
             raise AssertionError(f"accounting broken: in {docs_in} != kept {kept} + removed {removed}")
-        return {"part": part.part_id, **part.to_dict(), "documents_in": docs_in, "kept": kept,
+        return {"part": part.part_id, **part.to_dict(), "input_signature": signature,
+                "documents_in": docs_in, "kept": kept,
                 "removed": removed, "stages": stage_dicts, "problems": problems.to_list(part.path),
                 "skipped_records": dict(sorted(skipped.items())),
                 "seconds": round(time.perf_counter() - t0, 3)}
