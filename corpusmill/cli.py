@@ -15,6 +15,14 @@ def main() -> None:
     """corpusmill: raw dumps to a clean pretraining corpus, token shards and a trained GPT."""
 
 
+def _register() -> None:
+    """Commands that live beside their code (tokenizer/, trainer/)."""
+    from corpusmill.trainer.cli import generate, plan, train
+
+    for command in (train, generate, plan):
+        main.add_command(command)
+
+
 @main.command()
 @click.argument("config", type=click.Path(dir_okay=False))
 @click.option("--ray-address", default=None, help="Existing Ray cluster (default: an embedded local Ray; also RAY_ADDRESS).")
@@ -94,3 +102,6 @@ def mix(config: str, dry_run: bool, ray_address: str | None, num_cpus: int | Non
                    f"train {s['train'].get('tokens', 0):,} tokens, validation {s['validation'].get('tokens', 0):,}")
     click.echo(f"wrote {len(result['train']['shards'])} train and {len(result['validation']['shards'])} "
                f"validation shards and manifest.json to {cfg.output}")
+
+
+_register()

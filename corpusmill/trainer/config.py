@@ -1,0 +1,91 @@
+"""train.yaml: what to train on, which model, how, and where to write. Relative paths are relative
+to the YAML file, so a config can be run from any working directory."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from corpusmill.trainer.model import PRESETS
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ModelSpec(_Strict):
+    preset: Optional[str] = Field(None, description=f"One of {sorted(PRESETS)}; explicit dims override it.")
+    n_layer: Optional[int] = Field(None, ge=1, description="Transformer blocks.")
+    n_head: Optional[int] = Field(None, ge=1, description="Attention heads.")
+    d_model: Optional[int] = Field(None, ge=8, description="Residual width.")
+    ffn_mult: Optional[float] = Field(None, gt=0, description="SwiGLU hidden size / d_model (default 8/3).")
+    tie_embeddings: bool = Field(True, description="Share the input embedding with the output head.")
+    compile: bool = Field(False, description="torch.compile the model (worth it on GPU for long runs).")
+
+    @model_validator(mode="after")
+    def _known(self):
+        if self.preset and self.preset not in PRESETS:
+            raise ValueError(f"unknown preset {self.preset!r}; known: {sorted(PRESETS)}")
+        if not self.preset and not (self.n_layer and self.n_head and self.d_model):
+            raise ValueError("give a preset or all of n_layer, n_head, d_model")
+        return self
+
+
+class SpikeSpec(_Strict):
+    enabled: bool = Field(True, description="Detect loss spikes and recover automatically.")
+    window: int = Field(50, ge=2, description="Recent losses the z-score / running mean is taken over.")
+    min_history: int = Field(10, ge=3, description="Losses seen before spikes are looked for.")
+    zscore: Optional[float] = Field(6.0, description="Spike when the rise over the last loss, as a z-score of recent step-to-step changes, exceeds this; null: off.")
+    ratio: Optional[float] = Field(None, description="Spike when loss > ratio * running mean; null: off.")
+    lr_factor: float = Field(0.5, gt=0, le=1, description="LR multiplier applied on each recovery.")
+    max_recoveries: int = Field(10, ge=0, description="Give up (raise) after this many recoveries.")
+
+
+class TrainSpec(_Strict):
+    steps: int = Field(1000, ge=1, description="Optimizer steps.")
+    global_batch_tokens: int = Field(524_288, ge=1, description="Tokens per optimizer step over all ranks.")
+    micro_batch_size: int = Field(8, ge=1, description="Sequences per forward pass per rank.")
+    lr: float = Field(6e-4, gt=0, description="Peak learning rate.")
+    min_lr: Optional[float] = Field(None, ge=0, description="Cosine floor (default lr / 10).")
+    warmup_steps: int = Field(100, ge=0, description="Linear warmup steps.")
+    weight_decay: float = Field(0.1, ge=0, description="AdamW decay on matrices (not norms, embeddings).")
+    betas: tuple[float, float] = Field((0.9, 0.95), description="AdamW betas.")
+    grad_clip: float = Field(1.0, ge=0, description="Global grad-norm clip; 0 disables.")
+    dropout: float = Field(0.0, ge=0, lt=1, description="Dropout probability.")
+    seed: int = Field(0, description="Seeds init, dropout and the data order.")
+    eval_every: int = Field(100, ge=0, description="Validation every N steps (0: never).")
+    eval_batches: int = Field(10, ge=1, description="Micro batches per rank per validation.")
+    ckpt_every: int = Field(100, ge=0, description="Checkpoint every N steps (0: only at the end).")
+    keep_last: int = Field(3, ge=1, description="Checkpoints kept.")
+    seq_len: Optional[int] = Field(None, ge=8, description="Context length (default: the mixture's).")
+    device: str = Field("auto", description="auto (cuda when present), cpu or cuda.")
+    cpu_threads: Optional[int] = Field(None, ge=1, description="torch threads on CPU (default: torch's); 1 wins on a busy machine.")
+    progress: bool = Field(True, description="Show a progress bar (rank 0, a terminal).")
+
+
+class TrainConfig(_Strict):
+    data: str = Field(description="A mixture folder holding manifest.json.")
+    model: ModelSpec = Field(default_factory=lambda: ModelSpec(preset="tiny"))
+    train: TrainSpec = Field(default_factory=TrainSpec)
+    spike: SpikeSpec = Field(default_factory=SpikeSpec)
+    output: str = Field(description="Run folder: metrics.jsonl, checkpoints/, config.")
+
+    def resolved(self, base: Path) -> "TrainConfig":
+        def fix(p: str) -> str:
+            return p if Path(p).is_absolute() else str((base / p).resolve())
+        return self.model_copy(update={"data": fix(self.data), "output": fix(self.output)})
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def load_train_config(path: str | Path) -> TrainConfig:
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+        return TrainConfig.model_validate(raw).resolved(path.resolve().parent)
+    except (OSError, yaml.YAMLError, ValidationError) as e:
+        raise ConfigError(f"{path}: {e}") from None

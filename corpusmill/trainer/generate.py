@@ -1,0 +1,74 @@
+"""Sampling from a checkpoint, with the tokenizer the mixture's manifest recorded."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from corpusmill.trainer import checkpoint as ckpt
+from corpusmill.trainer.model import GPT, GPTConfig
+
+
+def load_model(run_or_ckpt: str | Path, device: str | torch.device = "cpu") -> tuple[GPT, dict]:
+    state = ckpt.load(ckpt.resolve(run_or_ckpt), map_location=device)
+    cfg = dict(state["model_config"], dropout=0.0)
+    model = GPT(GPTConfig(**cfg)).to(device)
+    model.load_state_dict(state["model"])
+    return model.eval(), state
+
+
+@torch.no_grad()
+def sample(model: GPT, ids: list[int], max_new_tokens: int, temperature: float = 1.0, top_k: int | None = None,
+           eos_id: int | None = None, generator: torch.Generator | None = None) -> list[int]:
+    device = next(model.parameters()).device
+    x = torch.tensor([ids], dtype=torch.long, device=device)
+    for _ in range(max_new_tokens):
+        logits, _ = model(x[:, -model.config.seq_len:])  # crop to the trained context (RoPE cache)
+        logits = logits[:, -1, :].float()
+        if temperature <= 0:
+            nxt = logits.argmax(-1, keepdim=True)
+        else:
+            logits = logits / temperature
+            if top_k:
+                v, _ = torch.topk(logits, min(top_k, logits.size(-1)))
+                logits[logits < v[:, [-1]]] = -float("inf")
+            nxt = torch.multinomial(torch.softmax(logits, -1), 1, generator=generator)
+        x = torch.cat([x, nxt], dim=1)
+        if eos_id is not None and int(nxt) == eos_id:
+            break
+    return x[0, len(ids):].tolist()
+
+
+def load_tokenizer_for(state: dict, override: str | None = None):
+    info = state.get("tokenizer", {})
+    path = override or info.get("path")
+    if not path:
+        raise FileNotFoundError("the checkpoint records no tokenizer path; pass --tokenizer")
+    p = Path(path)
+    if not override and not p.is_absolute() and not p.exists() and state.get("data"):
+        # the manifest may hold the path as written in mixture.yaml: try beside the mixture
+        for base in Path(state["data"]).parents:
+            if (base / p).exists():
+                path = str(base / p)
+                break
+    try:
+        from corpusmill.tokenizer.model import load_tokenizer
+        return load_tokenizer(path, info.get("tokenizer_sha256"))
+    except ImportError:  # the tokenizer package absent: plain sentencepiece
+        import sentencepiece as spm
+        return spm.SentencePieceProcessor(model_file=str(path))
+
+
+def generate_text(run_or_ckpt: str, prompt: str, max_new_tokens: int = 50, temperature: float = 0.8,
+                  top_k: int | None = 200, seed: int = 0, tokenizer: str | None = None, device: str = "auto") -> str:
+    dev = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else ("cpu" if device == "auto" else device))
+    model, state = load_model(run_or_ckpt, dev)
+    tok = load_tokenizer_for(state, tokenizer)
+    info = state.get("tokenizer", {})
+    bos, eos = info.get("bos_id"), info.get("eos_id")
+    ids = tok.encode([prompt], add_bos=True, add_eos=False)[0] if hasattr(tok, "encode_arrow") else \
+        ([int(bos)] if bos is not None else []) + tok.encode(prompt)
+    ids = [int(i) for i in ids]
+    g = torch.Generator(device=dev).manual_seed(seed)
+    out = sample(model, ids, max_new_tokens, temperature, top_k, int(eos) if eos is not None else None, g)
+    return prompt + tok.decode(out) if out else prompt

@@ -1,0 +1,162 @@
+"""Decoder-only GPT, LLaMA-style: RoPE, RMSNorm, SwiGLU, no biases, optional tied embeddings,
+SDPA attention (flash kernels on GPU). Small enough to read in one sitting (nanoGPT's spirit)."""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+@dataclass
+class GPTConfig:
+    vocab_size: int = 8000
+    seq_len: int = 256
+    n_layer: int = 4
+    n_head: int = 4
+    d_model: int = 256
+    ffn_mult: float = 8 / 3  # SwiGLU hidden = ffn_mult * d_model, rounded to a multiple of 64
+    dropout: float = 0.0
+    tie_embeddings: bool = True
+    rope_theta: float = 10000.0
+    norm_eps: float = 1e-5
+
+    @property
+    def ffn_hidden(self) -> int:
+        return int(math.ceil(self.ffn_mult * self.d_model / 64) * 64)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+# Presets: depth/width only; vocab and seq_len come from the mixture.
+PRESETS: dict[str, dict] = {
+    "tiny": dict(n_layer=4, n_head=4, d_model=128),
+    "small": dict(n_layer=6, n_head=6, d_model=384),
+    "gpt2": dict(n_layer=12, n_head=12, d_model=768),  # 124M class
+    "350m": dict(n_layer=24, n_head=16, d_model=1024),
+    "760m": dict(n_layer=24, n_head=16, d_model=1536),
+    "1b": dict(n_layer=16, n_head=32, d_model=2048),  # LLaMA-3.2-1B shape
+}
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, dim: int, eps: float):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x):
+        # normalise in float32: bf16 sums of squares lose too much
+        xf = x.float()
+        return (xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + self.eps)).type_as(x) * self.weight
+
+
+def rope_cache(seq_len: int, head_dim: int, theta: float) -> tuple[torch.Tensor, torch.Tensor]:
+    inv = 1.0 / (theta ** (torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim))
+    freqs = torch.outer(torch.arange(seq_len, dtype=torch.float32), inv)
+    return freqs.cos(), freqs.sin()  # (T, hd/2)
+
+
+def apply_rope(x, cos, sin):
+    # x: (B, H, T, hd); rotate pairs (first half, second half), as HF LLaMA does
+    x1, x2 = x.chunk(2, dim=-1)
+    cos = torch.cat([cos, cos], -1).to(x.dtype)
+    sin = torch.cat([sin, sin], -1).to(x.dtype)
+    return x * cos + torch.cat([-x2, x1], -1) * sin
+
+
+class Attention(nn.Module):
+    def __init__(self, c: GPTConfig):
+        super().__init__()
+        assert c.d_model % c.n_head == 0
+        self.n_head, self.head_dim, self.dropout = c.n_head, c.d_model // c.n_head, c.dropout
+        self.qkv = nn.Linear(c.d_model, 3 * c.d_model, bias=False)
+        self.proj = nn.Linear(c.d_model, c.d_model, bias=False)
+
+    def forward(self, x, cos, sin):
+        B, T, C = x.shape
+        q, k, v = self.qkv(x).view(B, T, 3, self.n_head, self.head_dim).permute(2, 0, 3, 1, 4)
+        q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=True,
+                                           dropout_p=self.dropout if self.training else 0.0)
+        return self.proj(y.transpose(1, 2).reshape(B, T, C))
+
+
+class SwiGLU(nn.Module):
+    def __init__(self, c: GPTConfig):
+        super().__init__()
+        h = c.ffn_hidden
+        self.gate_up = nn.Linear(c.d_model, 2 * h, bias=False)  # one matmul for gate and up
+        self.down = nn.Linear(h, c.d_model, bias=False)
+
+    def forward(self, x):
+        g, u = self.gate_up(x).chunk(2, dim=-1)
+        return self.down(F.silu(g) * u)
+
+
+class Block(nn.Module):
+    def __init__(self, c: GPTConfig):
+        super().__init__()
+        self.attn_norm, self.mlp_norm = RMSNorm(c.d_model, c.norm_eps), RMSNorm(c.d_model, c.norm_eps)
+        self.attn, self.mlp = Attention(c), SwiGLU(c)
+        self.drop = nn.Dropout(c.dropout)
+
+    def forward(self, x, cos, sin):
+        x = x + self.drop(self.attn(self.attn_norm(x), cos, sin))
+        return x + self.drop(self.mlp(self.mlp_norm(x)))
+
+
+class GPT(nn.Module):
+    def __init__(self, c: GPTConfig):
+        super().__init__()
+        self.config = c
+        self.embed = nn.Embedding(c.vocab_size, c.d_model)
+        self.drop = nn.Dropout(c.dropout)
+        self.blocks = nn.ModuleList(Block(c) for _ in range(c.n_layer))
+        self.norm = RMSNorm(c.d_model, c.norm_eps)
+        self.lm_head = nn.Linear(c.d_model, c.vocab_size, bias=False)
+        if c.tie_embeddings:
+            self.lm_head.weight = self.embed.weight
+        cos, sin = rope_cache(c.seq_len, c.d_model // c.n_head, c.rope_theta)
+        self.register_buffer("rope_cos", cos, persistent=False)
+        self.register_buffer("rope_sin", sin, persistent=False)
+        self.apply(self._init)
+        # GPT-2 / nanoGPT: scale residual output projections by 1/sqrt(2 * n_layer)
+        for name, p in self.named_parameters():
+            if name.endswith(("proj.weight", "down.weight")):
+                nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * c.n_layer))
+
+    @staticmethod
+    def _init(m):
+        if isinstance(m, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(m.weight, mean=0.0, std=0.02)
+
+    def num_params(self, non_embedding: bool = True) -> int:
+        n = sum(p.numel() for p in self.parameters())
+        return n - self.embed.weight.numel() if non_embedding else n
+
+    def flops_per_token(self) -> float:
+        """Training FLOPs per token: 6N plus attention (PaLM appendix B, as nanoGPT's MFU)."""
+        c = self.config
+        return 6 * self.num_params() + 12 * c.n_layer * c.d_model * c.seq_len
+
+    def forward(self, idx, targets=None):
+        T = idx.shape[1]
+        x = self.drop(self.embed(idx))
+        cos, sin = self.rope_cos[:T], self.rope_sin[:T]
+        for b in self.blocks:
+            x = b(x, cos, sin)
+        logits = self.lm_head(self.norm(x))
+        if targets is None:
+            return logits, None
+        loss = F.cross_entropy(logits.float().view(-1, logits.size(-1)), targets.reshape(-1))
+        return logits, loss
+
+
+def build_config(vocab_size: int, seq_len: int, preset: str | None = None, **overrides) -> GPTConfig:
+    dims = dict(PRESETS[preset]) if preset else {}
+    dims.update({k: v for k, v in overrides.items() if v is not None})
+    return GPTConfig(vocab_size=vocab_size, seq_len=seq_len, **dims)

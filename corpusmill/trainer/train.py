@@ -1,0 +1,271 @@
+"""The pretraining loop. One entry for one process and for torchrun (DDP: gloo on CPU, NCCL on GPU).
+State that makes a resume exact: model, optimizer, step, samples consumed, LR scale, RNG per rank
+and the spike detector's window. `python -m corpusmill.trainer.train train.yaml` runs it."""
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from contextlib import nullcontext
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+
+from corpusmill.trainer import checkpoint as ckpt
+from corpusmill.trainer.config import SpikeSpec, TrainConfig, TrainSpec, load_train_config
+from corpusmill.trainer.data import MixtureData
+from corpusmill.trainer.metrics import MetricsLog, peak_flops
+from corpusmill.trainer.model import GPT, build_config
+
+
+def lr_at(step: int, spec: TrainSpec) -> float:
+    """Linear warmup to lr, then cosine to min_lr at the last step."""
+    min_lr = spec.lr / 10 if spec.min_lr is None else spec.min_lr
+    if step < spec.warmup_steps:
+        return spec.lr * (step + 1) / spec.warmup_steps
+    span = max(1, spec.steps - spec.warmup_steps)
+    t = min(1.0, (step - spec.warmup_steps) / span)
+    return min_lr + 0.5 * (1 + math.cos(math.pi * t)) * (spec.lr - min_lr)
+
+
+class SpikeDetector:
+    def __init__(self, spec: SpikeSpec, history: list[float] | None = None):
+        self.spec, self.history = spec, list(history or [])
+
+    def check(self, loss: float, grad_norm: float) -> str | None:
+        if not (math.isfinite(loss) and math.isfinite(grad_norm)):
+            return "non-finite"
+        s, h = self.spec, self.history[-self.spec.window:]
+        if not s.enabled or len(h) < s.min_history:
+            return None
+        mean = sum(h) / len(h)
+        # z-score of this step's rise against recent step-to-step changes: a falling curve's trend
+        # does not hide a jump; std floored at 1% of the mean loss so a flat plateau is not jumpy
+        diffs = [b - a for a, b in zip(h, h[1:])]
+        dm = sum(diffs) / len(diffs)
+        std = max(math.sqrt(sum((d - dm) ** 2 for d in diffs) / len(diffs)), 0.01 * mean)
+        z = (loss - h[-1] - dm) / std
+        if s.zscore is not None and z > s.zscore:
+            return f"zscore {z:.1f} > {s.zscore}"
+        if s.ratio is not None and loss > s.ratio * mean:
+            return f"ratio {loss / mean:.2f} > {s.ratio}"
+        return None
+
+    def add(self, loss: float) -> None:
+        self.history = (self.history + [loss])[-self.spec.window:]
+
+
+def _distributed(device_opt: str) -> tuple[int, int, torch.device]:
+    world, rank = int(os.environ.get("WORLD_SIZE", 1)), int(os.environ.get("RANK", 0))
+    cuda = torch.cuda.is_available() and device_opt != "cpu"
+    if device_opt == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device: cuda asked for, but no CUDA device is present")
+    device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0))) if cuda else torch.device("cpu")
+    if cuda:
+        torch.cuda.set_device(device)
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if cuda else "gloo")
+    return rank, world, device
+
+
+def make_optimizer(model: GPT, spec: TrainSpec, device: torch.device) -> torch.optim.AdamW:
+    # decay only matrices of the blocks/head: norms (1-D) and embeddings are left alone
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        (decay if p.dim() >= 2 and not name.startswith("embed.") else no_decay).append(p)
+    groups = [{"params": decay, "weight_decay": spec.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=spec.lr, betas=tuple(spec.betas), fused=device.type == "cuda")
+
+
+def _all_mean(t: torch.Tensor, world: int) -> torch.Tensor:
+    if world > 1:
+        dist.all_reduce(t, op=dist.ReduceOp.SUM)  # gloo has no AVG
+        t /= world
+    return t
+
+
+def train(cfg: TrainConfig, *, stop_after: int | None = None, batch_hook=None) -> dict:
+    """Train (resuming from the run's latest checkpoint). stop_after: leave after that many steps
+    without a final checkpoint, as a killed run would; batch_hook(consumed, batch) -> batch lets
+    tests poison data."""
+    spec = cfg.train
+    rank, world, device = _distributed(spec.device)
+    master = rank == 0
+    data = MixtureData(cfg.data, spec.seq_len, spec.seed)
+    T, micro = data.seq_len, spec.micro_batch_size
+    global_batch = max(1, spec.global_batch_tokens // T)
+    per_rank = global_batch // world
+    if global_batch % world or per_rank % micro:
+        raise ValueError(f"global batch {global_batch} samples (= {spec.global_batch_tokens} tokens / {T}) "
+                         f"must split into {world} ranks x micro batches of {micro}")
+    accum = per_rank // micro
+    m = cfg.model
+    mconf = build_config(data.vocab_size, T, m.preset, n_layer=m.n_layer, n_head=m.n_head, d_model=m.d_model,
+                         ffn_mult=m.ffn_mult, dropout=spec.dropout, tie_embeddings=m.tie_embeddings)
+    if device.type == "cpu" and spec.cpu_threads:
+        torch.set_num_threads(spec.cpu_threads)
+    if device.type == "cpu":  # bit-exact resume is promised on CPU
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.manual_seed(spec.seed)  # the same init on every rank
+    raw = GPT(mconf).to(device)
+    opt = make_optimizer(raw, spec, device)
+    torch.manual_seed(spec.seed * 1000 + 1 + rank)  # dropout streams differ per rank
+    out, ckdir = Path(cfg.output), Path(cfg.output) / "checkpoints"
+    st = {"step": 0, "consumed": 0, "lr_scale": 1.0, "recoveries": 0, "history": []}
+
+    def state_dict() -> dict:
+        rngs = [None] * world
+        if world > 1:
+            dist.all_gather_object(rngs, ckpt.rng_state())
+        else:
+            rngs = [ckpt.rng_state()]
+        return {**st, "model": raw.state_dict(), "optimizer": opt.state_dict(), "rng": rngs, "world_size": world,
+                "model_config": mconf.to_dict(), "tokenizer": data.manifest.get("tokenizer", {}),
+                "data": str(cfg.data)}
+
+    def save() -> None:
+        s = state_dict()
+        if master:
+            ckpt.save(ckdir, st["step"], s, spec.keep_last)
+        if world > 1:
+            dist.barrier()  # no rank may roll back to a file still being written
+
+    def restore(path: Path) -> None:
+        s = ckpt.load(path, map_location=device)
+        raw.load_state_dict(s["model"])
+        opt.load_state_dict(s["optimizer"])
+        st.update({k: s[k] for k in ("step", "consumed", "lr_scale", "recoveries", "history")})
+        if s["world_size"] == world:  # another world size: data stays exact, dropout RNG cannot
+            ckpt.set_rng_state(s["rng"][rank])
+
+    if (found := ckpt.latest(ckdir)) is not None:
+        restore(found)
+    else:
+        save()  # step 0: spike recovery always has somewhere to go back to
+    log = MetricsLog(out / "metrics.jsonl", enabled=master)
+    if master:
+        log.write(kind="start", step=st["step"], consumed=st["consumed"], world_size=world, device=str(device),
+                  params=raw.num_params(False), global_batch=global_batch, accum=accum, seq_len=T)
+    model = torch.compile(raw) if m.compile else raw
+    if world > 1:
+        model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if device.type == "cuda" else nullcontext
+    detector = SpikeDetector(cfg.spike, st["history"])
+    peak, fpt = peak_flops(device), raw.flops_per_token()
+    tokens_per_step = global_batch * T
+    bar = _progress(master and spec.progress, spec.steps, st["step"])
+    first = last = None
+    t_total, steps_run, val = 0.0, 0, None
+    while st["step"] < spec.steps and (stop_after is None or st["step"] < stop_after):
+        t0 = time.perf_counter()
+        lr = lr_at(st["step"], spec) * st["lr_scale"]
+        for g in opt.param_groups:
+            g["lr"] = lr
+        batch = data.train_batch(st["consumed"], global_batch, rank, world)
+        if batch_hook is not None:
+            batch = batch_hook(st["consumed"], batch)
+        x = torch.from_numpy(batch).to(device, non_blocking=True)
+        loss_sum = torch.zeros((), device=device)
+        for i in range(accum):
+            mb = x[i * micro:(i + 1) * micro]
+            sync = nullcontext() if world == 1 or i == accum - 1 else model.no_sync()
+            with sync:
+                with autocast():
+                    _, loss = model(mb[:, :-1], mb[:, 1:])
+                (loss / accum).backward()
+            loss_sum += loss.detach()
+        loss_v = _all_mean(loss_sum / accum, world).item()
+        gn = torch.nn.utils.clip_grad_norm_(raw.parameters(), spec.grad_clip if spec.grad_clip > 0 else float("inf"))
+        gn_v = gn.item()
+        reason = detector.check(loss_v, gn_v)
+        if reason is not None:
+            opt.zero_grad(set_to_none=True)
+            _recover(st, cfg.spike, ckdir, restore, global_batch, log, reason, loss_v)
+            detector.history = list(st["history"])
+            continue
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        detector.add(loss_v)
+        st["history"] = detector.history
+        st["step"] += 1
+        st["consumed"] += global_batch
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        dt = time.perf_counter() - t0
+        t_total, steps_run = t_total + dt, steps_run + 1
+        first = loss_v if first is None else first
+        last = loss_v
+        tps = tokens_per_step / dt
+        row = dict(kind="train", step=st["step"], loss=loss_v, grad_norm=gn_v, lr=lr, tokens_per_s=round(tps, 1),
+                   consumed=st["consumed"], tokens=st["consumed"] * T)
+        if peak:
+            row["mfu"] = round(fpt * tps / world / peak, 4)
+        if device.type == "cuda":
+            row["peak_mem_gb"] = round(torch.cuda.max_memory_allocated(device) / 1e9, 3)
+        log.write(**row)
+        if spec.eval_every and (st["step"] % spec.eval_every == 0 or st["step"] == spec.steps):
+            val = evaluate(raw, data, spec, rank, world, device, autocast)
+            if val is not None:
+                log.write(kind="val", step=st["step"], loss=val, ppl=math.exp(min(val, 50)))
+        if spec.ckpt_every and st["step"] % spec.ckpt_every == 0 or st["step"] == spec.steps:
+            save()
+        if bar:
+            bar[0].update(bar[1], completed=st["step"], description=f"loss {loss_v:.3f}")
+    if bar:
+        bar[0].stop()
+    log.close()
+    if world > 1 and dist.is_initialized():
+        dist.destroy_process_group()
+    return {"step": st["step"], "first_loss": first, "last_loss": last, "val_loss": val,
+            "recoveries": st["recoveries"], "lr_scale": st["lr_scale"],
+            "tokens_per_s": tokens_per_step * steps_run / t_total if t_total else None}
+
+
+def _recover(st, spec: SpikeSpec, ckdir: Path, restore, global_batch: int, log, reason: str, loss: float) -> None:
+    """Roll back to the last checkpoint, skip every batch from it up to the offending one, cut the LR."""
+    if st["recoveries"] >= spec.max_recoveries:
+        raise RuntimeError(f"loss spike at step {st['step']} ({reason}) after {st['recoveries']} recoveries: giving up")
+    at_step, skip_to = st["step"], st["consumed"] + global_batch
+    recoveries, lr_scale = st["recoveries"] + 1, st["lr_scale"] * spec.lr_factor
+    path = ckpt.latest(ckdir)
+    restore(path)
+    skipped = skip_to - st["consumed"]
+    st.update(consumed=skip_to, recoveries=recoveries, lr_scale=lr_scale)
+    log.write(kind="event", event="spike_recovery", reason=reason, loss=loss, at_step=at_step + 1,
+              rolled_back_to=st["step"], checkpoint=path.name, skipped_samples=skipped, lr_scale=lr_scale)
+
+
+@torch.no_grad()
+def evaluate(model: GPT, data: MixtureData, spec: TrainSpec, rank, world, device, autocast) -> float | None:
+    if data.val is None:
+        return None
+    model.eval()
+    total, n = torch.zeros((), device=device), 0
+    for b in data.val_batches(spec.eval_batches, spec.micro_batch_size, rank, world):
+        x = torch.from_numpy(b).to(device)
+        with autocast():
+            _, loss = model(x[:, :-1], x[:, 1:])
+        total += loss.float()
+        n += 1
+    model.train()
+    return _all_mean(total / max(n, 1), world).item()
+
+
+def _progress(enabled: bool, total: int, done: int):
+    if not enabled or not sys.stderr.isatty():
+        return None
+    from rich.progress import Progress
+    p = Progress(transient=True)
+    task = p.add_task("train", total=total, completed=done)
+    p.start()
+    return p, task
+
+
+if __name__ == "__main__":  # torchrun --nproc_per_node N -m corpusmill.trainer.train train.yaml
+    import json
+    out = train(load_train_config(sys.argv[1]))
+    if int(os.environ.get("RANK", 0)) == 0:
+        print(json.dumps(out))

@@ -1,0 +1,216 @@
+"""The trainer on CPU: model shapes, learning, exact resume, spike recovery, DDP parity, plan."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from corpusmill.mixtures.shards import ShardMeta, ShardWriter
+from corpusmill.trainer.config import ModelSpec, SpikeSpec, TrainConfig, TrainSpec
+from corpusmill.trainer.metrics import loss_by_step, read_metrics
+from corpusmill.trainer.model import GPT, build_config
+from corpusmill.trainer.train import lr_at, train
+
+REPO = Path(__file__).resolve().parents[1]
+VOCAB = 256
+META = ShardMeta(vocab_size=VOCAB, bos_id=1, eos_id=2, tokenizer_sha256="ab" * 32)
+
+
+def make_mixture(folder: Path, n_docs=400, seed=0, seq_len=32) -> Path:
+    """Documents built from 8 fixed 'sentences': learnable, so the loss must fall well below ln(V)."""
+    rng = np.random.default_rng(seed)
+    sentences = [rng.integers(3, VOCAB, size=24) for _ in range(8)]
+    folder.mkdir(parents=True, exist_ok=True)
+    splits = {}
+    for split, n in (("train", n_docs), ("validation", n_docs // 10)):
+        docs = [np.concatenate([[1], *(sentences[j] for j in rng.integers(0, 8, size=4)), [2]]).astype(np.uint16)
+                for _ in range(n)]
+        w = ShardWriter(folder / f"{split}-00000.arrow", META)
+        w.write(docs, ["syn"] * n)
+        w.close()
+        splits[split] = {"shards": [{"file": f"{split}-00000.arrow", "documents": n, "tokens": w.tokens}]}
+    manifest = {"format": "corpusmill-mixture/1", "seq_len": seq_len, "seed": 0,
+                "tokenizer": {"path": "none", "vocab_size": VOCAB, "bos_id": 1, "eos_id": 2,
+                              "tokenizer_sha256": META.tokenizer_sha256}, **splits}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return folder
+
+
+def tiny_cfg(tmp_path, out="run", **train) -> TrainConfig:
+    mix = tmp_path / "mix"
+    if not (mix / "manifest.json").exists():
+        make_mixture(mix)
+    t = dict(steps=30, global_batch_tokens=32 * 8, micro_batch_size=4, lr=3e-3, warmup_steps=5,
+             eval_every=10, eval_batches=2, ckpt_every=10, keep_last=2, progress=False, seed=1, cpu_threads=1)
+    t.update(train)
+    return TrainConfig(data=str(mix), output=str(tmp_path / out),
+                       model=ModelSpec(n_layer=2, n_head=2, d_model=64), train=TrainSpec(**t))
+
+
+def test_model_shapes_and_backward():
+    c = build_config(VOCAB, 16, "tiny")
+    m = GPT(c)
+    x = torch.randint(0, VOCAB, (2, 16))
+    logits, loss = m(x, torch.randint(0, VOCAB, (2, 16)))  # (targets = inputs would favour tied self-logits)
+    assert logits.shape == (2, 16, VOCAB) and loss.ndim == 0
+    assert abs(loss.item() - np.log(VOCAB)) < 0.5  # init near uniform
+    loss.backward()
+    assert all(p.grad is not None for p in m.parameters())
+    assert m.lm_head.weight is m.embed.weight  # tied by default
+    assert not any(n.endswith("bias") for n, _ in m.named_parameters())
+    # causal: the first position's logits ignore later tokens
+    y = x.clone()
+    y[:, 5:] = (y[:, 5:] + 1) % VOCAB
+    m.eval()
+    assert torch.allclose(m(x)[0][:, :5], m(y)[0][:, :5], atol=1e-5)
+
+
+def test_lr_schedule():
+    s = TrainSpec(steps=100, lr=1.0, min_lr=0.1, warmup_steps=10)
+    assert lr_at(0, s) == pytest.approx(0.1) and lr_at(9, s) == pytest.approx(1.0)
+    assert lr_at(100, s) == pytest.approx(0.1) and 0.1 < lr_at(55, s) < 1.0
+
+
+def test_loss_falls_and_metrics(tmp_path):
+    out = train(tiny_cfg(tmp_path, steps=40))
+    assert out["first_loss"] > 5.0 and out["last_loss"] < 0.5 * out["first_loss"], out  # ln(256) = 5.55
+    rows = read_metrics(tmp_path / "run" / "metrics.jsonl")
+    tr = [r for r in rows if r["kind"] == "train"]
+    assert len(tr) == 40 and {"loss", "grad_norm", "lr", "tokens_per_s"} <= set(tr[0])
+    assert "mfu" not in tr[0]  # CPU: no MFU
+    val = [r for r in rows if r["kind"] == "val"]
+    assert len(val) == 4 and val[-1]["loss"] < 3.0 and val[-1]["ppl"] > 1
+    cks = sorted(p.name for p in (tmp_path / "run" / "checkpoints").glob("*.pt"))
+    assert cks == ["step-00000030.pt", "step-00000040.pt"]  # keep_last 2
+
+
+def test_exact_resume_in_process(tmp_path):
+    a = tiny_cfg(tmp_path, "a", dropout=0.1)
+    b = tiny_cfg(tmp_path, "b", dropout=0.1)
+    train(a)
+    train(b, stop_after=14)  # past the step-10 checkpoint: steps 11-14 are lost, as in a crash
+    train(b)
+    la, lb = loss_by_step(Path(a.output) / "metrics.jsonl"), loss_by_step(Path(b.output) / "metrics.jsonl")
+    assert len(la) == 30 and la == lb  # bit-identical floats
+
+
+@pytest.mark.slow
+def test_exact_resume_after_sigkill(tmp_path):
+    a = tiny_cfg(tmp_path, "a", steps=40, dropout=0.1, ckpt_every=5)
+    b = tiny_cfg(tmp_path, "b", steps=40, dropout=0.1, ckpt_every=5)
+    train(a)
+    yaml_path = tmp_path / "b.yaml"
+    yaml_path.write_text(json.dumps(b.model_dump(mode="json")))  # JSON is YAML
+    cmd = [sys.executable, "-m", "corpusmill.trainer.train", str(yaml_path)]
+    p = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    metrics = Path(b.output) / "metrics.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline and len(loss_by_step(metrics) if metrics.exists() else {}) < 17:
+        time.sleep(0.05)
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    done = len(loss_by_step(metrics))
+    assert 17 <= done < 40, "killed mid-run"
+    subprocess.run(cmd, cwd=REPO, check=True, stdout=subprocess.DEVNULL)
+    la, lb = loss_by_step(Path(a.output) / "metrics.jsonl"), loss_by_step(metrics)
+    assert len(la) == 40 and la == lb
+
+
+def test_spike_rollback_skip_and_lr_cut(tmp_path):
+    cfg = tiny_cfg(tmp_path, steps=40, ckpt_every=5)
+    cfg.spike = SpikeSpec(window=20, min_history=8, zscore=4.0, lr_factor=0.5)
+    gb = 8
+    poisoned = {25 * gb}  # the batch of step 26 (consumed = 25 batches), by sample index
+
+    def poison(consumed, batch):
+        if consumed in poisoned:
+            return np.random.default_rng(0).integers(3, VOCAB, size=batch.shape)  # noise: a loss spike
+        return batch
+
+    out = train(cfg, batch_hook=poison)
+    assert out["recoveries"] == 1 and out["lr_scale"] == 0.5 and out["step"] == 40
+    assert out["last_loss"] < 3.0  # training carried on to a normal loss
+    rows = read_metrics(Path(cfg.output) / "metrics.jsonl")
+    ev = [r for r in rows if r["kind"] == "event"]
+    assert len(ev) == 1 and ev[0]["at_step"] == 26 and ev[0]["rolled_back_to"] == 25
+    assert ev[0]["skipped_samples"] == gb
+    # the re-run step 26 read the next batch: no sample index is read twice
+    tr = [r for r in rows if r["kind"] == "train"]
+    assert tr[-1]["consumed"] == 41 * gb
+
+
+def test_spike_detector_rules():
+    from corpusmill.trainer.train import SpikeDetector
+    d = SpikeDetector(SpikeSpec(window=10, min_history=5, zscore=None, ratio=1.5))
+    assert d.check(float("nan"), 1.0) == "non-finite" and d.check(1.0, float("inf")) == "non-finite"
+    for v in (2.0, 2.1, 1.9, 2.0, 2.05):
+        assert d.check(v, 1.0) is None
+        d.add(v)
+    assert d.check(2.5, 1.0) is None and d.check(3.5, 1.0).startswith("ratio")
+
+
+def test_config_yaml_relative_paths(tmp_path):
+    from corpusmill.trainer.config import ConfigError, load_train_config
+    (tmp_path / "t.yaml").write_text("data: mix/v1\nmodel: {preset: tiny}\ntrain: {steps: 5}\noutput: runs/x\n")
+    cfg = load_train_config(tmp_path / "t.yaml")
+    assert cfg.data == str(tmp_path / "mix" / "v1") and cfg.output == str(tmp_path / "runs" / "x")
+    (tmp_path / "bad.yaml").write_text("data: a\noutput: b\ntrain: {stepz: 5}\n")
+    with pytest.raises(ConfigError):
+        load_train_config(tmp_path / "bad.yaml")
+
+
+def test_plan_numbers():
+    from corpusmill.trainer.plan import parse_count, plan
+    p = plan(parse_count("124M"), None, gpus=8, mfu=0.5, gpu="h100")
+    assert p["tokens"] == pytest.approx(2.48e9) and p["flops"] == pytest.approx(6 * 124e6 * 2.48e9)
+    assert p["seconds"] == pytest.approx(p["flops"] / (989e12 * 0.5 * 8))
+    assert plan(1e9, 1e11, gpu="a100", mfu=0.4)["hours"] == pytest.approx(6e20 / (312e12 * 0.4) / 3600)
+
+
+def test_generate_from_run(tmp_path):
+    from corpusmill.trainer.generate import load_model, sample
+    cfg = tiny_cfg(tmp_path, steps=5, eval_every=0)
+    train(cfg)
+    model, state = load_model(cfg.output)
+    assert state["step"] == 5 and state["tokenizer"]["vocab_size"] == VOCAB
+    out = sample(model, [1, 5, 6], 10, temperature=1.0, top_k=5, generator=torch.Generator().manual_seed(0))
+    assert len(out) == 10 and all(0 <= t < VOCAB for t in out)
+
+
+def test_cli_plan():
+    from click.testing import CliRunner
+    from corpusmill.trainer.cli import plan
+    r = CliRunner().invoke(plan, ["--params", "1B", "--gpus", "8"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output.splitlines()[0])["tokens"] == 2e10
+
+
+@pytest.mark.slow
+def test_torchrun_two_ranks_match_one(tmp_path):
+    """2 gloo ranks x micro 2 vs 1 rank x micro 4 at the same global batch: same samples, same
+    gradients up to float reduction order. Tolerance: 1e-4 relative per step over 10 steps."""
+    import socket
+    one = tiny_cfg(tmp_path, "one", steps=10, eval_every=5)
+    two = tiny_cfg(tmp_path, "two", steps=10, eval_every=5, micro_batch_size=2)
+    train(one)
+    (tmp_path / "two.yaml").write_text(json.dumps(two.model_dump(mode="json")))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    torchrun = [sys.executable, "-m", "torch.distributed.run"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    subprocess.run([*torchrun, "--nproc_per_node", "2", "--master_addr", "127.0.0.1", "--master_port", str(port),
+                    "-m", "corpusmill.trainer.train", str(tmp_path / "two.yaml")],
+                   cwd=REPO, check=True, env=env, capture_output=True, timeout=300)
+    la, lb = loss_by_step(Path(one.output) / "metrics.jsonl"), loss_by_step(Path(two.output) / "metrics.jsonl")
+    assert len(la) == len(lb) == 10
+    for s in la:
+        assert lb[s] == pytest.approx(la[s], rel=1e-4), s
+    start = [r for r in read_metrics(Path(two.output) / "metrics.jsonl") if r["kind"] == "start"]
+    assert start[0]["world_size"] == 2
