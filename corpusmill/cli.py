@@ -17,9 +17,10 @@ def main() -> None:
 
 def _register() -> None:
     """Commands that live beside their code (tokenizer/, trainer/)."""
+    from corpusmill.tokenizer.cli import tokenizer_group
     from corpusmill.trainer.cli import generate, plan, train
 
-    for command in (train, generate, plan):
+    for command in (tokenizer_group, train, generate, plan):
         main.add_command(command)
 
 

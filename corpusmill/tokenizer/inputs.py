@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import xxhash
 
-BATCH_ROWS = 8192  # bounds the memory of any one read, whatever the size of a part
+BATCH_ROWS = 2048  # bounds the memory of any one read (with row groups), whatever the size of a part
 UNKNOWN_LANG = "und"
 
 
