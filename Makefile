@@ -25,7 +25,11 @@ $(STAMP): pyproject.toml Makefile
 demo: setup
 	$(BIN)/python examples/quickstart/make_demo_dump.py examples/quickstart/dump
 	$(BIN)/corpus build examples/quickstart/build.yaml --fresh
-	@echo "documents: examples/quickstart/out/documents/  removed: examples/quickstart/out/removed/  stats: examples/quickstart/out/stats.json"
+	cd examples/quickstart && ../../$(BIN)/corpus tokenizer train --input out --vocab-size 2000 --output tok
+	cd examples/quickstart && rm -rf mix runs && ../../$(BIN)/corpus mix mixture.yaml
+	cd examples/quickstart && ../../$(BIN)/corpus train train.yaml
+	cd examples/quickstart && ../../$(BIN)/corpus generate runs/tiny --prompt "The researchers in Lyon" --max-new-tokens 40
+	@echo "outputs under examples/quickstart/: out/ (documents, removed, stats.json), tok/ (tokenizer), mix/ (token shards, manifest.json), runs/tiny/ (checkpoints, metrics.jsonl)"
 
 test: setup
 	$(BIN)/python -m pytest -q
@@ -37,4 +41,5 @@ bench: setup
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) examples/quickstart/dump examples/quickstart/out .pytest_cache
+	rm -rf $(VENV) examples/quickstart/dump examples/quickstart/out examples/quickstart/tok \
+		examples/quickstart/mix examples/quickstart/runs .pytest_cache
