@@ -39,16 +39,7 @@ BENCH = "tokenize"
 def base_docs(text: Path) -> list[dict]:
     import gzip
 
-    def group(paras, size):
-        buf, n = [], 0
-        for p in paras:
-            buf.append(p)
-            n += len(p)
-            if n >= size:
-                yield "\n\n".join(buf)
-                buf, n = [], 0
-        if buf:
-            yield "\n\n".join(buf)
+    from benchmarks.realdocs import group_paragraphs as group
 
     docs = []
     for f in sorted((text / "en" / "gutenberg").glob("*.txt")):

@@ -28,6 +28,19 @@ def _chunks(text: str, rnd: random.Random, lo: int, hi: int) -> list[str]:
     return [c for c in out if c]
 
 
+def group_paragraphs(paras, size: int):
+    """Consecutive paragraphs joined into documents of at least `size` characters (the last may be shorter)."""
+    buf, n = [], 0
+    for p in paras:
+        buf.append(p)
+        n += len(p)
+        if n >= size:
+            yield "\n\n".join(buf)
+            buf, n = [], 0
+    if buf:
+        yield "\n\n".join(buf)
+
+
 def english(seed: int = 0, lo: int = 2000, hi: int = 10000) -> list[str]:
     rnd = random.Random(seed)
     docs: list[str] = []

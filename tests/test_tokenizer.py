@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -26,20 +27,14 @@ from corpusmill.tokenizer.sample import SampleSpec, cut_lines, quotas, sample_do
 from corpusmill.tokenizer.settings import SpmSettings
 from corpusmill.tokenizer.train import train_tokenizer
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks import realdocs  # noqa: E402
+
 SPECIAL = "<|endoftext|>"
 VOCAB = 6000  # the Chinese sample needs ~5k character pieces at coverage 0.99995
 
 
-def _group(paras, size):
-    buf, n = [], 0
-    for p in paras:
-        buf.append(p)
-        n += len(p)
-        if n >= size:
-            yield "\n\n".join(buf)
-            buf, n = [], 0
-    if buf:
-        yield "\n\n".join(buf)
+_group = realdocs.group_paragraphs
 
 
 def real_docs(text: Path) -> dict[str, list[dict]]:
