@@ -14,15 +14,16 @@ from corpusmill.pipeline.output import Output, atomic_write_text
 from corpusmill.pipeline.parts import Part, file_signature, plan_parts
 from corpusmill.pipeline.ray_session import ray_session
 from corpusmill.pipeline.registry import build_stages
-from corpusmill.pipeline.stage import GlobalStage
+from corpusmill.pipeline.stage import GlobalStage, Stage
 from corpusmill.pipeline.stats import aggregate
 from corpusmill.pipeline.worker import FINAL, INGEST, PartProcessor
 
 RAW_FORMATS = {"warc", "arc"}
 
 
-def check_config(cfg: BuildConfig) -> tuple[list[Part], list[str]]:
-    """Everything that can be known wrong before work starts: the parts and the stage order."""
+def check_config(cfg: BuildConfig) -> tuple[list[Part], list[str], list[Stage]]:
+    """Everything that can be known wrong before work starts: the parts, the stage order (with the
+    engine's own ingest/output steps) and the configured stages."""
     stages = build_stages(cfg.stages)
     names = [s.name for s in stages]
     if len(set(names)) != len(names):
@@ -36,13 +37,13 @@ def check_config(cfg: BuildConfig) -> tuple[list[Part], list[str]]:
     if raw and not any(s.produces_text for s in stages):
         raise ConfigError(f"inputs {raw} are WARC/ARC (raw HTML): add an `extract` stage to `stages`")
     local = [n for n, g in zip(names, is_global) if not g]
-    return parts, [INGEST, *local, FINAL, *[n for n, g in zip(names, is_global) if g]]
+    return parts, [INGEST, *local, FINAL, *[n for n, g in zip(names, is_global) if g]], stages
 
 
 def run_build(cfg: BuildConfig, *, fresh: bool = False, ray_address: str | None = None,
               num_cpus: int | None = None, on_progress: Callable[[int, int, dict], None] | None = None) -> dict:
     t0 = time.perf_counter()
-    parts, stage_order = check_config(cfg)
+    parts, stage_order, stages = check_config(cfg)
     out = Output(cfg.output)
     if fresh:
         out.reset()
@@ -50,32 +51,32 @@ def run_build(cfg: BuildConfig, *, fresh: bool = False, ray_address: str | None 
     if not out.prepare(fingerprint):
         raise ConfigError(f"{cfg.output} holds a build made with another configuration or version; "
                           "re-run with --fresh to start over")
-    todo = [p for p in parts if not out.is_done(p.part_id)]
+    done = {p.part_id: out.part_stats(p.part_id) for p in parts if out.is_done(p.part_id)}
     for p in parts:
-        if out.is_done(p.part_id) and out.part_stats(p.part_id).get("input_signature") != file_signature(p.path):
+        if p.part_id in done and done[p.part_id].get("input_signature") != file_signature(p.path):
             raise ConfigError(f"{p.path} changed since this output was built from it; re-run with --fresh")
-    global_stages = [s for s in build_stages(cfg.stages) if isinstance(s, GlobalStage)]
+    todo = [p for p in parts if p.part_id not in done]
+    global_stages = [s for s in stages if isinstance(s, GlobalStage)]
     failed: list[dict] = []
-    global_stats: dict[str, dict] = {}
     if on_progress:
-        on_progress(len(parts) - len(todo), len(parts), {})
+        on_progress(len(done), len(parts), {})
     pending = [g for g in global_stages if not out.global_done(g.name)]
     if todo or pending:
         with ray_session(ray_address or cfg.ray.address, num_cpus or cfg.ray.num_cpus) as cpus:
             if todo:
                 failed = _run_parts(cfg, todo, len(parts), cpus, on_progress)
-            if failed and pending:
-                raise ConfigError(f"{len(failed)} parts failed; global stages need every part: "
-                                  f"fix and re-run (first: {failed[0]['file']}: {failed[0]['failed']})")
-            for g in pending:
+            for g in pending if not failed else []:  # global stages need every part
                 g.setup()
-                result = g.run_global(str(out.root), [p.part_id for p in parts], cpus)
-                out.mark_global_done(g.name, result)
-    for g in global_stages:
-        global_stats[g.name] = out.global_stats(g.name)
-    part_stats = [out.part_stats(p.part_id) for p in parts if out.is_done(p.part_id)]
+                out.mark_global_done(g.name, g.run_global(str(out.root), [p.part_id for p in parts], cpus))
+    global_stats = {g.name: out.global_stats(g.name) for g in global_stages if out.global_done(g.name)}
+    part_stats = [done.get(p.part_id) or out.part_stats(p.part_id) for p in parts
+                  if p.part_id in done or out.is_done(p.part_id)]
     stats = aggregate(part_stats, failed, time.perf_counter() - t0, stage_order, global_stats)
     atomic_write_text(out.root / "stats.json", json.dumps(stats, indent=1, ensure_ascii=False))
+    if failed and pending:
+        raise ConfigError(f"{len(failed)} parts failed, so {[g.name for g in pending]} did not run (it needs "
+                          f"every part); see stats.json, fix and re-run (first: {failed[0]['file']}: "
+                          f"{failed[0]['failed']})")
     return stats
 
 
