@@ -178,10 +178,6 @@ def spacy_chunks(text: str, language: str = "en") -> list[Chunk]:
     return [Chunk(tuple(spacy_words(text, language)), _SPACY_VOCAB)]
 
 
-def tokens(chunks: list[Chunk]) -> list[str]:
-    return [t for c in chunks for t in c.tokens]
-
-
 _N_TOKENS = attrgetter("n_tokens")
 
 
