@@ -61,3 +61,11 @@ def test_relative_paths_resolve_against_yaml(tmp_path):
     cfg = _load(tmp_path, "inputs: [{name: a, path: 'data/*.jsonl'}]\noutput: out\n")
     assert cfg.output == str(tmp_path / "out")
     assert cfg.inputs[0].path == [str(tmp_path / "data/*.jsonl")]
+
+
+def test_partition_by_with_a_global_stage_is_refused(tmp_path):
+    write_jsonl(tmp_path / "a.jsonl", [{"text": "hello"}])
+    cfg = _load(tmp_path, "inputs: [{name: a, path: a.jsonl}]\noutput: out\npartition_by: lang\n"
+                          "stages: [{langid: {}}, {dedup: {exact: true}}]\n")
+    with pytest.raises(ConfigError, match="partition_by"):
+        check_config(cfg)

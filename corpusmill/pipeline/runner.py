@@ -36,6 +36,9 @@ def check_config(cfg: BuildConfig) -> tuple[list[Part], list[str], list[Stage]]:
     raw = sorted({p.source for p in parts if p.format in RAW_FORMATS})
     if raw and not any(s.produces_text for s in stages):
         raise ConfigError(f"inputs {raw} are WARC/ARC (raw HTML): add an `extract` stage to `stages`")
+    if any(is_global) and cfg.partition_by:  # global stages read documents/part-*.parquet directly
+        raise ConfigError("partition_by cannot be combined with global stages (dedup) yet: "
+                          "partition the deduplicated output in a second build")
     local = [n for n, g in zip(names, is_global) if not g]
     return parts, [INGEST, *local, FINAL, *[n for n, g in zip(names, is_global) if g]], stages
 
