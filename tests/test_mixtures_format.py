@@ -89,3 +89,14 @@ def test_shards_with_another_tokenizer_are_refused(tmp_path):
     b = write_shard(tmp_path / "b.arrow", [np.arange(10, dtype=np.uint16)], meta=other)
     with pytest.raises(ValueError, match="disagree"):
         TokenStream([a, b])
+
+
+def test_shards_open_in_hf_datasets_as_they_are(tmp_path, monkeypatch):
+    """HF datasets reads Arrow IPC files through its `arrow` loader (Dataset.from_file wants its
+    own stream-format cache files, so that is not the door)."""
+    datasets = pytest.importorskip("datasets")
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "cache"))
+    docs = [np.arange(i, i + 7, dtype=np.uint16) for i in range(5)]
+    p = write_shard(tmp_path / "train-00000.arrow", docs, ["web", "books", "web", "web", "books"])
+    ds = datasets.load_dataset("arrow", data_files=str(p), split="train", cache_dir=str(tmp_path / "cache"))
+    assert ds.num_rows == 5 and ds[2]["tokens"] == docs[2].tolist() and ds[1]["source"] == "books"
