@@ -105,3 +105,60 @@ def test_cap_fail_and_dry_run(setup):
         build_mixture(load_mixture_config(y))
     plan = build_mixture(load_mixture_config(write_yaml(d, "mixD")), dry_run=True)
     assert plan["dry_run"] and not list((d / "mixD").glob("*.arrow"))
+
+
+def test_sigkill_during_mix_then_rerun_gives_identical_shards(setup):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from procs import kill_started, tagged_env
+
+    d = setup
+    ref = build_mixture(load_mixture_config(write_yaml(d, "mixRef")))
+    y = write_yaml(d, "mixKill")
+    ray_tmp = Path(f"/tmp/cm-mixkill-{os.getpid()}")
+    ray_tmp.mkdir(exist_ok=True)
+    env, tag = tagged_env(CORPUSMILL_RAY_TMP=str(ray_tmp))
+    corpus = str(Path(sys.executable).parent / "corpus")
+    try:
+        proc = subprocess.Popen([corpus, "mix", str(y)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        encoded = d / "mixKill" / "_state" / "encoded"
+        deadline = time.time() + 120
+        while time.time() < deadline and not (encoded.exists() and any(encoded.glob("*/manifest.json"))):
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        kill_started(tag, [ray_tmp])
+        assert any(encoded.glob("*/manifest.json")), "the kill must land after the first source was encoded"
+        assert not (d / "mixKill" / "manifest.json").exists()
+        again = subprocess.run([corpus, "mix", str(y)], env=env, capture_output=True, text=True, timeout=300)
+        assert again.returncode == 0, again.stderr[-2000:]
+    finally:
+        kill_started(tag, [ray_tmp])
+        subprocess.run(["rm", "-rf", str(ray_tmp)])
+    assert shard_bytes(d / "mixKill") == shard_bytes(d / "mixRef")
+    assert json.loads((d / "mixKill" / "manifest.json").read_text())["sources"] == ref["sources"]
+
+
+def test_pretokenized_input_with_another_tokenizer_is_refused(setup, tmp_path):
+    import sentencepiece as spm
+
+    from corpusmill.tokenizer import load_tokenizer, write_encoded
+
+    d = setup
+    other = tmp_path / "other"
+    other.mkdir()
+    spm.SentencePieceTrainer.train(input=str(d / "sample.txt"), model_prefix=str(other / "tokenizer"),
+                                   vocab_size=3000, model_type="bpe", byte_fallback=True, character_coverage=0.98,
+                                   unk_id=0, bos_id=1, eos_id=2, pad_id=3, minloglevel=2)
+    write_encoded([str(d / "news")], load_tokenizer(other), d / "news_enc_other")
+    y = write_yaml(d, "mixE", sources=[{"name": "news", "path": "news_enc_other", "weight": 1.0}])
+    with pytest.raises(ConfigError, match="pre-tokenized with another tokenizer"):
+        build_mixture(load_mixture_config(y))
+    write_encoded([str(d / "news")], load_tokenizer(d / "tok"), d / "news_enc")  # the right one is used as it is
+    m = build_mixture(load_mixture_config(write_yaml(d, "mixF", sources=[{"name": "news", "path": "news_enc", "weight": 1.0}])))
+    assert m["sources"]["news"]["train"]["tokens"] >= 400_000 and not (d / "mixF" / "_state" / "encoded").exists()
