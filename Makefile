@@ -29,9 +29,11 @@ demo: setup
 	cd examples/quickstart && rm -rf mix runs && ../../$(BIN)/corpus mix mixture.yaml
 	cd examples/quickstart && ../../$(BIN)/corpus train train.yaml
 	cd examples/quickstart && ../../$(BIN)/corpus generate runs/tiny --prompt "The researchers in Lyon" --max-new-tokens 40
-	@echo "outputs under examples/quickstart/: out/ (documents, removed, stats.json), tok/ (tokenizer), mix/ (token shards, manifest.json), runs/tiny/ (checkpoints, metrics.jsonl)"
+	@echo "outputs under examples/quickstart/: out/ (documents, removed, stats.json, report.html), tok/ (tokenizer), mix/ (token shards, manifest.json), runs/tiny/ (checkpoints, metrics.jsonl)"
 
 test: setup
+	# tests/test_report.py opens report.html in headless Chromium (Debian's package; skipped where absent).
+	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 	$(BIN)/python -m pytest -q
 
 test-fast: setup

@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from corpusmill.console import NORMAL, configure, verbosity_options
 from corpusmill.pipeline.config import ConfigError, load_build_config
 
 
@@ -13,14 +14,15 @@ from corpusmill.pipeline.config import ConfigError, load_build_config
 @click.version_option(package_name="corpusmill")
 def main() -> None:
     """corpusmill: raw dumps to a clean pretraining corpus, token shards and a trained GPT."""
+    configure(NORMAL)  # each command's --quiet / --verbose then adjusts it
 
 
 def _register() -> None:
     """Commands that live beside their code (tokenizer/, trainer/)."""
     from corpusmill.tokenizer.cli import tokenizer_group
-    from corpusmill.trainer.cli import generate, plan, train
+    from corpusmill.trainer.cli import export, generate, plan, train
 
-    for command in (tokenizer_group, train, generate, plan):
+    for command in (tokenizer_group, train, generate, plan, export):
         main.add_command(command)
 
 
@@ -29,25 +31,20 @@ def _register() -> None:
 @click.option("--ray-address", default=None, help="Existing Ray cluster (default: an embedded local Ray; also RAY_ADDRESS).")
 @click.option("--fresh", is_flag=True, help="Forget earlier results in the output folder and start over.")
 @click.option("--num-cpus", type=click.IntRange(min=1), default=None, help="CPUs (workers) to use.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
-def build(config: str, ray_address: str | None, fresh: bool, num_cpus: int | None, quiet: bool) -> None:
+@verbosity_options
+def build(config: str, ray_address: str | None, fresh: bool, num_cpus: int | None) -> None:
     """Raw dumps -> clean documents (Parquet), removed documents with reasons, stats.json."""
-    from corpusmill.pipeline.progress import part_progress
     from corpusmill.pipeline.runner import run_build
 
     try:
         cfg = load_build_config(config)
-        with part_progress(disabled=quiet) as on_progress:
-            stats = run_build(cfg, fresh=fresh, ray_address=ray_address, num_cpus=num_cpus,
-                              on_progress=on_progress)
+        stats = run_build(cfg, fresh=fresh, ray_address=ray_address, num_cpus=num_cpus)
     except ConfigError as e:
         raise click.ClickException(str(e)) from None
     t = stats["totals"]
     click.echo(json.dumps({"output": cfg.output, **t, "problems": sum(p["count"] for p in stats["problems"]),
                            "failed_parts": len(stats["failed_parts"]), "seconds": stats["seconds"]}))
-    if stats["failed_parts"]:
-        for f in stats["failed_parts"]:
-            click.echo(f"part failed: {f['file']}: {f['failed']}", err=True)
+    if stats["failed_parts"]:  # each was logged as it failed
         sys.exit(1)
 
 
@@ -83,6 +80,7 @@ def quality_train(positive, negative, output, unit, valid_fraction, epoch, word_
 @click.option("--dry-run", is_flag=True, help="Encode (cached) and print the plan; write no shards.")
 @click.option("--ray-address", default=None, help="Existing Ray cluster (default: an embedded local Ray).")
 @click.option("--num-cpus", type=click.IntRange(min=1), default=None, help="CPUs (workers) to use.")
+@verbosity_options
 def mix(config: str, dry_run: bool, ray_address: str | None, num_cpus: int | None) -> None:
     """A weighted mixture -> Arrow token shards (train/validation) + manifest.json."""
     from corpusmill.mixtures.build import build_mixture
@@ -103,6 +101,24 @@ def mix(config: str, dry_run: bool, ray_address: str | None, num_cpus: int | Non
                    f"train {s['train'].get('tokens', 0):,} tokens, validation {s['validation'].get('tokens', 0):,}")
     click.echo(f"wrote {len(result['train']['shards'])} train and {len(result['validation']['shards'])} "
                f"validation shards and manifest.json to {cfg.output}")
+
+
+@main.command()
+@click.argument("out", type=click.Path(file_okay=False))
+@click.option("--output", type=click.Path(dir_okay=False), default=None,
+              help="HTML file to write (default: OUT/report.html).")
+@click.option("--max-docs", type=click.IntRange(min=1), default=300_000, show_default=True,
+              help="Documents whose text lengths are measured; past it, a fixed sample (the page says so).")
+@verbosity_options
+def report(out: str, output: str | None, max_docs: int) -> None:
+    """(Re)write report.html of a build output: funnel, reasons, lengths, languages, dedup, PII."""
+    from corpusmill.report import ReportError, write_report
+
+    try:
+        path = write_report(out, output, max_docs=max_docs)
+    except ReportError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"wrote {path}")
 
 
 _register()

@@ -202,11 +202,11 @@ def test_crash_in_each_phase_then_resume(tmp_path, monkeypatch):
     real = stage.run_units
     crash = {"at": None}
 
-    def crashing(fn, args, units, marker, num_workers):
+    def crashing(fn, args, units, marker, num_workers, **kw):
         if fn.__name__ == crash["at"]:
-            real(fn, args, units[:max(1, len(units) // 2)], marker, num_workers)
+            real(fn, args, units[:max(1, len(units) // 2)], marker, num_workers, **kw)
             raise RuntimeError(f"simulated crash in {fn.__name__}")
-        return real(fn, args, units, marker, num_workers)
+        return real(fn, args, units, marker, num_workers, **kw)
 
     monkeypatch.setattr(stage, "run_units", crashing)
     out, before = tmp_path / "crash", {}

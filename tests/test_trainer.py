@@ -42,7 +42,7 @@ def make_mixture(folder: Path, n_docs=400, seed=0, seq_len=32) -> Path:
     return folder
 
 
-def tiny_cfg(tmp_path, out="run", **train) -> TrainConfig:
+def tiny_cfg(tmp_path, out="run", objective="causal", **train) -> TrainConfig:
     mix = tmp_path / "mix"
     if not (mix / "manifest.json").exists():
         make_mixture(mix)
@@ -50,7 +50,7 @@ def tiny_cfg(tmp_path, out="run", **train) -> TrainConfig:
              eval_every=10, eval_batches=2, ckpt_every=10, keep_last=2, progress=False, seed=1, cpu_threads=1)
     t.update(train)
     return TrainConfig(data=str(mix), output=str(tmp_path / out),
-                       model=ModelSpec(n_layer=2, n_head=2, d_model=64), train=TrainSpec(**t))
+                       model=ModelSpec(n_layer=2, n_head=2, d_model=64, objective=objective), train=TrainSpec(**t))
 
 
 def test_model_shapes_and_backward():
@@ -90,9 +90,10 @@ def test_loss_falls_and_metrics(tmp_path):
     assert cks == ["step-00000030.pt", "step-00000040.pt"]  # keep_last 2
 
 
-def test_exact_resume_in_process(tmp_path):
-    a = tiny_cfg(tmp_path, "a", dropout=0.1)
-    b = tiny_cfg(tmp_path, "b", dropout=0.1)
+@pytest.mark.parametrize("objective", ["causal", "mlm"])
+def test_exact_resume_in_process(tmp_path, objective):
+    a = tiny_cfg(tmp_path, "a", objective, dropout=0.1)
+    b = tiny_cfg(tmp_path, "b", objective, dropout=0.1)
     train(a)
     train(b, stop_after=14)  # past the step-10 checkpoint: steps 11-14 are lost, as in a crash
     train(b)
@@ -101,9 +102,10 @@ def test_exact_resume_in_process(tmp_path):
 
 
 @pytest.mark.slow
-def test_exact_resume_after_sigkill(tmp_path):
-    a = tiny_cfg(tmp_path, "a", steps=40, dropout=0.1, ckpt_every=5)
-    b = tiny_cfg(tmp_path, "b", steps=40, dropout=0.1, ckpt_every=5)
+@pytest.mark.parametrize("objective", ["causal", "mlm"])
+def test_exact_resume_after_sigkill(tmp_path, objective):
+    a = tiny_cfg(tmp_path, "a", objective, steps=40, dropout=0.1, ckpt_every=5)
+    b = tiny_cfg(tmp_path, "b", objective, steps=40, dropout=0.1, ckpt_every=5)
     train(a)
     yaml_path = tmp_path / "b.yaml"
     yaml_path.write_text(json.dumps(b.model_dump(mode="json")))  # JSON is YAML
@@ -192,12 +194,14 @@ def test_cli_plan():
 
 
 @pytest.mark.slow
-def test_torchrun_two_ranks_match_one(tmp_path):
-    """2 gloo ranks x micro 2 vs 1 rank x micro 4 at the same global batch: same samples, same
-    gradients up to float reduction order. Tolerance: 1e-4 relative per step over 10 steps."""
+@pytest.mark.parametrize("objective", ["causal", "mlm"])
+def test_torchrun_two_ranks_match_one(tmp_path, objective):
+    """2 gloo ranks x micro 2 vs 1 rank x micro 4 at the same global batch: same samples (mlm: same
+    masks, and the loss divides by the masked count of the whole global batch), same gradients up
+    to float reduction order. Tolerance: 1e-4 relative per step over 10 steps."""
     import socket
-    one = tiny_cfg(tmp_path, "one", steps=10, eval_every=5)
-    two = tiny_cfg(tmp_path, "two", steps=10, eval_every=5, micro_batch_size=2)
+    one = tiny_cfg(tmp_path, "one", objective, steps=10, eval_every=5)
+    two = tiny_cfg(tmp_path, "two", objective, steps=10, eval_every=5, micro_batch_size=2)
     train(one)
     (tmp_path / "two.yaml").write_text(json.dumps(two.model_dump(mode="json")))
     with socket.socket() as s:
@@ -214,3 +218,5 @@ def test_torchrun_two_ranks_match_one(tmp_path):
         assert lb[s] == pytest.approx(la[s], rel=1e-4), s
     start = [r for r in read_metrics(Path(two.output) / "metrics.jsonl") if r["kind"] == "start"]
     assert start[0]["world_size"] == 2
+    va, vb = ([r["loss"] for r in read_metrics(Path(c.output) / "metrics.jsonl") if r["kind"] == "val"] for c in (one, two))
+    assert len(va) == len(vb) == 2 and vb == pytest.approx(va, rel=1e-4)

@@ -15,6 +15,8 @@ import numpy as np
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from corpusmill.console import log, task
+from corpusmill.faults import kill_point
 from corpusmill.mixtures.plan import SourcePlan, plan_quotas
 from corpusmill.mixtures.shards import ShardMeta, ShardWriter
 from corpusmill.mixtures.spec import MixtureConfig
@@ -91,11 +93,13 @@ def encode_sources(cfg: MixtureConfig, tok, state: Path, ray_address=None, num_c
             continue
         done = state / "encoded" / s.name
         if not (done / "manifest.json").is_file():
+            log.info("mix: encoding %s (%s) with %s", s.name, s.path, cfg.tokenizer)
             tmp = state / "encoded" / f".{s.name}.tmp"
             shutil.rmtree(tmp, ignore_errors=True)
-            write_encoded([s.path], tok, tmp, ray_address=ray_address, num_cpus=num_cpus)
+            write_encoded([s.path], tok, tmp, ray_address=ray_address, num_cpus=num_cpus, label=f"encode {s.name}")
             shutil.rmtree(done, ignore_errors=True)
             tmp.rename(done)
+            kill_point("mix.encoded")
         folders[s.name] = done
     return folders
 
@@ -115,10 +119,15 @@ def build_mixture(cfg: MixtureConfig, *, dry_run: bool = False, ray_address=None
     meta = ShardMeta(tok.vocab_size, tok.bos_id, tok.eos_id, tok.sha256)
     for old in out.glob("*.arrow"):
         old.unlink()
-    train = _write_split(out, "train", meta, cfg.shard_tokens, _train_docs(sources, plans))
-    val = _write_split(out, "val", meta, cfg.shard_tokens, _val_docs(sources))
+    planned = sum(p.quota_tokens for p in plans)
+    log.info("mix: writing %s planned train tokens from %d sources to %s", f"{planned:,}", len(plans), out)
+    train = _write_split(out, "train", meta, cfg.shard_tokens, _train_docs(sources, plans), planned)
+    val = _write_split(out, "val", meta, cfg.shard_tokens, _val_docs(sources), None)
     manifest = _manifest(cfg, tok, plans, sources, train, val)
+    kill_point("mix.manifest")
     atomic_write_text(out / "manifest.json", json.dumps(manifest, indent=1))
+    log.info("mix: %d train and %d validation shards and manifest.json in %s", len(train["shards"]),
+             len(val["shards"]), out)
     return manifest
 
 
@@ -143,8 +152,13 @@ def _val_docs(sources: dict[str, EncodedSource]):
                 yield name, 0, tokens
 
 
-def _write_split(out: Path, split: str, meta: ShardMeta, shard_tokens: int, docs) -> dict:
+def _write_split(out: Path, split: str, meta: ShardMeta, shard_tokens: int, docs, planned: int | None) -> dict:
     """Shards SPLIT-00000.arrow ... of about shard_tokens each; counts per source."""
+    with task(f"mix {split}", total=planned, unit="tokens") as advance:
+        return _write_shards(out, split, meta, shard_tokens, docs, advance)
+
+
+def _write_shards(out: Path, split: str, meta: ShardMeta, shard_tokens: int, docs, advance) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     shards, counts = [], {}
     writer, buf, srcs = None, [], []
@@ -165,12 +179,14 @@ def _write_split(out: Path, split: str, meta: ShardMeta, shard_tokens: int, docs
         c["tokens"] += len(tokens)
         c["epochs_started"] = max(c["epochs_started"], epoch + 1)
         if len(buf) >= 1024:
+            advance(sum(map(len, buf)))
             flush()
         if writer.tokens + sum(map(len, buf)) >= shard_tokens:
             flush()
             writer.close()
             shards.append({"file": writer.path.name, "documents": writer.documents, "tokens": writer.tokens})
             writer = None
+            kill_point(f"mix.{split}_shard")
     if writer is not None:
         flush()
         writer.close()

@@ -31,15 +31,17 @@ class ValidationSpec(Strict):
 
 class MixtureConfig(Strict):
     tokenizer: str = Field(description="tokenizer.model (or its folder) from `corpus tokenizer train`.")
-    output: str
+    output: str = Field(description="Mixture folder: train-*.arrow, val-*.arrow, manifest.json, _state/.")
     total_tokens: int = Field(gt=0, description="Training tokens to write, over all sources.")
     seq_len: int = Field(2048, gt=0, description="Training sequence length (recorded for the loader).")
-    seed: int = 0
-    sources: list[SourceSpec] = Field(min_length=1)
+    seed: int = Field(0, description="Seeds the validation hold-out and the downsampling sample.")
+    sources: list[SourceSpec] = Field(min_length=1, description="The sources to mix; unique names, weights "
+                                                                "summing to 1 unless normalize.")
     normalize: bool = Field(False, description="Scale weights to sum to 1 instead of failing when they do not.")
     on_cap: Literal["fail", "renormalize"] = Field(
         "renormalize", description="When a source's max_epochs binds: fail, or give its share to the others.")
-    validation: ValidationSpec = Field(default_factory=lambda: ValidationSpec(fraction=0.005))
+    validation: ValidationSpec = Field(default_factory=lambda: ValidationSpec(fraction=0.005),
+                                       description="Held out per source: exactly one of fraction or tokens.")
     shard_tokens: int = Field(100_000_000, gt=0, description="Target tokens per shard file.")
 
     @model_validator(mode="after")

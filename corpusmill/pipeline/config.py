@@ -61,12 +61,13 @@ class RayConfig(Strict):
 
 
 class BuildConfig(Strict):
-    inputs: list[InputSpec] = Field(min_length=1)
-    output: str
+    inputs: list[InputSpec] = Field(min_length=1, description="The raw dumps to read; at least one.")
+    output: str = Field(description="Output folder: documents/, removed/, stats.json, _state/.")
     stages: list[dict[str, dict[str, Any] | None]] = Field(
         default_factory=list, description="Applied in order; each item is {stage_name: options}."
     )
-    ray: RayConfig = Field(default_factory=RayConfig)
+    ray: RayConfig = Field(default_factory=RayConfig, description="Where the build runs on Ray (`--ray-address` and "
+                           "`--num-cpus` override these).")
     batch_size: int = Field(256, gt=0, description="Documents per batch handed to the stages.")
     partition_by: str | None = Field(
         None, description="Write kept documents to documents/COLUMN=VALUE/ folders (hive style), e.g. `lang`.")

@@ -7,6 +7,8 @@ import re
 
 import click
 
+from corpusmill.console import VERBOSE, configure, quiet, quiet_option
+
 _UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9, "gb": 10**9,
           "t": 10**12, "tb": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 
@@ -69,12 +71,15 @@ def tokenizer_group() -> None:
 @click.option("--num-cpus", type=click.IntRange(min=1), default=None)
 @click.option("--keep-sample", is_flag=True, help="Keep OUTPUT/sample.txt (the lines SentencePiece saw).")
 @click.option("--no-fertility", is_flag=True)
-@click.option("--verbose", is_flag=True, help="SentencePiece's own log.")
+@click.option("--verbose", "-v", is_flag=True, help="Debug lines and SentencePiece's own log.")
+@quiet_option
 def train(inputs, output, vocab_size, model_type, sample_bytes, seed, stratify, balance, character_coverage, uds,
           ctrl, special_ids, byte_fallback, input_sentence_size, heldout_fraction,
           heldout_bytes, spm_extra, num_threads, ray_address, num_cpus, keep_sample, no_fertility, verbose):
     """Sample clean documents (deterministic, bounded memory) and train a SentencePiece tokenizer."""
     from corpusmill.tokenizer.sample import SampleSpec
+    if verbose:
+        configure(VERBOSE)
     from corpusmill.tokenizer.settings import SpmSettings
     from corpusmill.tokenizer.train import train_tokenizer
 
@@ -105,7 +110,7 @@ def train(inputs, output, vocab_size, model_type, sample_bytes, seed, stratify, 
     except _errors() as e:
         raise click.ClickException(str(e)) from None
     report = card.pop("fertility_report")
-    if report:
+    if report and not quiet():
         click.echo(report, err=True)
     elif not no_fertility:
         click.echo(f"no fertility report: no document fell in the held-out {heldout_fraction:.1%} "

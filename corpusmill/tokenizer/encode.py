@@ -14,6 +14,8 @@ from typing import Any, Callable, Iterator
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from corpusmill.console import task
+from corpusmill.faults import kill_point
 from corpusmill.tokenizer.inputs import BATCH_ROWS, iter_batches, list_parts, row_group_ranges
 from corpusmill.tokenizer.model import Tokenizer, TokenizerError, load_tokenizer
 from corpusmill.tokenizer.ordered import ordered_results
@@ -95,7 +97,8 @@ def _run_unit(unit: Unit, sha: str, tok_ref: list, opts: dict, fn: Callable | No
 def encode_parts(inputs: list[str], tokenizer: TokenizerLike, *, expected_sha256: str | None = None,
                  add_bos: bool = True, add_eos: bool = True, columns: tuple[str, ...] = ("id", "source"),
                  fn: Callable[[Unit, pa.Table, Tokenizer], Any] | None = None, unit_bytes: int = UNIT_BYTES,
-                 ray_address: str | None = None, num_cpus: int | None = None) -> Iterator[tuple[Unit, Any]]:
+                 ray_address: str | None = None, num_cpus: int | None = None,
+                 label: str = "encode") -> Iterator[tuple[Unit, Any]]:
     """Encodes every part under `inputs` (files, folders, `corpus build` outputs) on Ray and yields
     (unit, result) in input order, a few units ahead at most. result is the encoded table, or
     fn(unit, table, tokenizer) computed on the worker (write a shard there; return its stats)."""
@@ -105,11 +108,13 @@ def encode_parts(inputs: list[str], tokenizer: TokenizerLike, *, expected_sha256
     tok = _tokenizer(tokenizer, expected_sha256)  # fail here, before Ray starts, if it is wrong
     units = plan_units(list_parts(inputs), unit_bytes)
     opts = {"add_bos": add_bos, "add_eos": add_eos, "columns": tuple(columns)}
-    with ray_session(ray_address, num_cpus) as cpus:
-        task = ray.remote(num_cpus=1)(_run_unit)
+    with ray_session(ray_address, num_cpus) as cpus, task(label, total=len(units), unit="units") as advance:
+        remote = ray.remote(num_cpus=1)(_run_unit)
         tok_ref = [ray.put(tok)]  # in a list: Ray does not fetch it unless the worker lacks it
         fn_ref = ray.put(fn) if fn else None
-        yield from ordered_results(lambda u: task.remote(u, tok.sha256, tok_ref, opts, fn_ref), units, 2 * cpus + 2)
+        for item in ordered_results(lambda u: remote.remote(u, tok.sha256, tok_ref, opts, fn_ref), units, 2 * cpus + 2):
+            advance()
+            yield item
 
 
 def write_encoded(inputs: list[str], tokenizer: TokenizerLike, output: str | os.PathLike, **kw) -> dict:
@@ -127,6 +132,7 @@ def write_encoded(inputs: list[str], tokenizer: TokenizerLike, output: str | os.
     for unit, r in encode_parts(inputs, tok, fn=_Writer(str(out)), **kw):
         files.append({"file": r["file"], "input": unit.path, "row_groups": list(unit.row_groups),
                       "documents": r["documents"], "tokens": r["tokens"]})
+        kill_point("encode.unit")
         docs, tokens = docs + r["documents"], tokens + r["tokens"]
     manifest = {"format": "corpusmill-encoded/1", "tokenizer_sha256": tok.sha256, "vocab_size": tok.vocab_size,
                 "dtype": str(tok.dtype), "bos_id": tok.bos_id, "eos_id": tok.eos_id, "pad_id": tok.pad_id,

@@ -21,6 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from corpusmill.console import task
 from corpusmill.tokenizer.bottom import Bottom
 from corpusmill.tokenizer.inputs import doc_keys, iter_batches, utf8_bytes
 from corpusmill.tokenizer.ordered import ordered_results, unordered_results
@@ -182,16 +183,18 @@ def sample_documents(parts: list[str], spec: SampleSpec, text_path: Path, cpus: 
     spec_ref = ray.put(spec)
     window = 2 * cpus
     train, held, totals, corpus, rss = {}, {}, {}, {}, 0.0
-    for r in unordered_results(lambda p: scan.remote(p, spec_ref), parts, window):
-        for lab, (k, b) in r["train"].items():
-            _feed(train, lab, k, b, spec.sample_bytes)
-        for lab, (k, b) in r["heldout"].items():
-            _feed(held, lab, k, b, spec.heldout_bytes)
-        for dst, src in ((totals, r["totals"]), (corpus, r["corpus"])):
-            for lab, (d, b) in src.items():
-                c = dst.setdefault(lab, [0, 0])
-                c[0], c[1] = c[0] + d, c[1] + b
-        rss = max(rss, r["rss"])
+    with task("tokenizer sample: scan", total=len(parts)) as advance:
+        for r in unordered_results(lambda p: scan.remote(p, spec_ref), parts, window):
+            advance()
+            for lab, (k, b) in r["train"].items():
+                _feed(train, lab, k, b, spec.sample_bytes)
+            for lab, (k, b) in r["heldout"].items():
+                _feed(held, lab, k, b, spec.heldout_bytes)
+            for dst, src in ((totals, r["totals"]), (corpus, r["corpus"])):
+                for lab, (d, b) in src.items():
+                    c = dst.setdefault(lab, [0, 0])
+                    c[0], c[1] = c[0] + d, c[1] + b
+            rss = max(rss, r["rss"])
     q = quotas(totals, spec.sample_bytes, spec.balance)
     train_th = {lab: th for lab, bot in train.items() if (th := _threshold(*bot.result(), q.get(lab, 0))) is not None}
     held_th = {lab: int(k[-1]) for lab, bot in held.items() if len(k := bot.result()[0])}
@@ -199,8 +202,9 @@ def sample_documents(parts: list[str], spec: SampleSpec, text_path: Path, cpus: 
     counts, held_tables = {}, []
     text_path.parent.mkdir(parents=True, exist_ok=True)
     th_refs = (ray.put(train_th), ray.put(held_th))
-    with open(text_path, "wb") as fh:
+    with open(text_path, "wb") as fh, task("tokenizer sample: select", total=len(parts)) as advance:
         for _, r in ordered_results(lambda p: select.remote(p, spec_ref, *th_refs), parts, window):
+            advance()
             fh.write(r["blob"])
             if r["heldout"] is not None:
                 held_tables.append(r["heldout"])

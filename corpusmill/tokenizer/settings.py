@@ -12,29 +12,34 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 class SpmSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    vocab_size: int = Field(32000, gt=0)
-    model_type: Literal["bpe", "unigram"] = "bpe"
+    vocab_size: int = Field(32000, gt=0, description="Pieces in the vocabulary, special and byte pieces included.")
+    model_type: Literal["bpe", "unigram"] = Field("bpe", description="SentencePiece algorithm.")
     # LLaMA: byte fallback for anything outside the vocabulary, digits split one by one, the text
     # left as it is (identity normalisation, whitespace kept) so decode(encode(x)) == x.
-    byte_fallback: bool = True
-    split_digits: bool = True
-    normalization_rule_name: str = "identity"
-    remove_extra_whitespaces: bool = False
-    allow_whitespace_only_pieces: bool = True
-    add_dummy_prefix: bool = True
-    character_coverage: float = Field(0.99995, gt=0, le=1)
-    unk_id: int = 0
-    bos_id: int = 1
-    eos_id: int = 2
-    pad_id: int = 3
-    user_defined_symbols: list[str] = []  # always one piece, also when seen in text
-    control_symbols: list[str] = []  # ids reserved, never produced from text
-    max_sentence_length: int = Field(4192, gt=0)  # bytes; the sampler cuts lines to this
-    max_sentencepiece_length: int = Field(16, gt=0)
-    input_sentence_size: int = Field(0, ge=0)  # 0: every line of the (already capped) sample
-    shuffle_input_sentence: bool = True
-    num_threads: int | None = Field(None, gt=0)  # None: the CPUs of this machine
-    extra: dict[str, Any] = {}  # any other SentencePieceTrainer option, passed as is
+    byte_fallback: bool = Field(True, description="Unknown characters become UTF-8 byte pieces, never <unk>.")
+    split_digits: bool = Field(True, description="Every digit is its own piece (LLaMA).")
+    normalization_rule_name: str = Field("identity", description="SentencePiece normaliser; identity keeps text as is.")
+    remove_extra_whitespaces: bool = Field(False,
+                                           description="Collapse runs of whitespace before training and encoding.")
+    allow_whitespace_only_pieces: bool = Field(True,
+                                               description="Runs of spaces may form one piece (code, indentation).")
+    add_dummy_prefix: bool = Field(True, description="Prepend a space so a word is one piece at line start too.")
+    character_coverage: float = Field(0.99995, gt=0, le=1,
+                                      description="Share of sample characters the vocabulary covers; the rest go to bytes.")
+    unk_id: int = Field(0, description="Id of <unk> (required).")
+    bos_id: int = Field(1, description="Id of <s>; -1: none.")
+    eos_id: int = Field(2, description="Id of </s>; -1: none.")
+    pad_id: int = Field(3, description="Id of <pad>; -1: none.")
+    user_defined_symbols: list[str] = Field([], description="Always one piece, also when seen in text.")
+    control_symbols: list[str] = Field([], description="Ids reserved, never produced from text.")
+    max_sentence_length: int = Field(4192, gt=0,
+                                     description="Longest training line in bytes; the sampler cuts lines to this.")
+    max_sentencepiece_length: int = Field(16, gt=0, description="Longest piece in characters.")
+    input_sentence_size: int = Field(0, ge=0,
+                                     description="SentencePiece's own cap on lines; 0: every line of the (already capped) sample.")
+    shuffle_input_sentence: bool = Field(True, description="Shuffle lines before SentencePiece's own cap applies.")
+    num_threads: int | None = Field(None, gt=0, description="Training threads; null: the CPUs of this machine.")
+    extra: dict[str, Any] = Field({}, description="Any other SentencePieceTrainer option, passed as is.")
 
     @model_validator(mode="after")
     def _check(self) -> "SpmSettings":

@@ -21,6 +21,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from corpusmill import __version__
+from corpusmill.console import log
 from corpusmill.pipeline.output import TMP_MARK, atomic_write_text
 from corpusmill.tokenizer.inputs import list_parts
 from corpusmill.tokenizer.model import CARD_FILE, MODEL_FILE, Tokenizer
@@ -97,6 +98,9 @@ def train_tokenizer(inputs: list[str], output: str | os.PathLike, settings: SpmS
             raise TrainError(f"no text to train on in {len(parts)} parts of {inputs} "
                              f"(held-out fraction {spec.heldout_fraction})")
         threads = settings.num_threads or num_cpus or os.cpu_count() or 1
+        log.info("tokenizer: SentencePiece %s, vocab %d, on a sample of %s bytes (%d documents, %d lines), "
+                 "%d threads", settings.model_type, settings.vocab_size, f"{sample.stats['sample_bytes']:,}",
+                 sample.stats["sample_documents"], sample.stats["sample_lines"], threads)
         model = run_sentencepiece(sample_path, settings, spec.seed, threads, verbose)
         t_train = time.perf_counter() - t0 - t_sample
     finally:
@@ -139,6 +143,8 @@ def train_tokenizer(inputs: list[str], output: str | os.PathLike, settings: SpmS
         "versions": {"corpusmill": __version__, "sentencepiece": _spm_version()},
     }
     atomic_write_text(out / CARD_FILE, json.dumps(card, indent=1, ensure_ascii=False))
+    log.info("tokenizer: wrote %s, tokenizer.vocab, %s, heldout.parquet%s to %s", MODEL_FILE, CARD_FILE,
+             ", fertility.json" if report else "", out)
     card["fertility_report"] = report  # printed by the CLI, not part of the card
     return card
 

@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from corpusmill.faults import kill_point
+
 _NAME = re.compile(r"step-(\d+)\.pt$")
 
 
@@ -23,9 +25,10 @@ def rng_state() -> dict:
 
 
 def set_rng_state(s: dict) -> None:
-    torch.set_rng_state(s["torch"])
+    # generators take CPU byte tensors; a checkpoint loaded with map_location=cuda holds GPU copies
+    torch.set_rng_state(s["torch"].cpu())
     if s.get("cuda") and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(s["cuda"])
+        torch.cuda.set_rng_state_all([t.cpu() for t in s["cuda"]])
     n = s["numpy"]
     np.random.set_state((n[0], np.array(n[1], dtype=np.uint32), n[2], n[3], n[4]))
     py = s["python"]
@@ -50,10 +53,19 @@ def save(folder: str | Path, step: int, state: dict, keep_last: int) -> Path:
     torch.save(state, tmp)
     with open(tmp, "rb") as f:  # the bytes reach the disk before the name points at them
         os.fsync(f.fileno())
+    kill_point("checkpoint.tmp")
     os.replace(tmp, path)
     for old in list_checkpoints(folder)[:-keep_last]:
         old.unlink(missing_ok=True)
     return path
+
+
+def remove_stale_temps(folder: str | Path) -> int:
+    """Half-written checkpoints a killed run left behind (never picked up: the name lacks .pt at the end)."""
+    stale = list(Path(folder).glob(".step-*.pt.tmp-*")) if Path(folder).is_dir() else []
+    for p in stale:
+        p.unlink(missing_ok=True)
+    return len(stale)
 
 
 def load(path: str | Path, map_location="cpu") -> dict:

@@ -1,13 +1,16 @@
-"""Click commands `train`, `generate`, `plan` (registered on the `corpus` group by corpusmill.cli)."""
+"""Click commands `train`, `generate`, `plan`, `export` (registered on the `corpus` group by corpusmill.cli)."""
 from __future__ import annotations
 
 import json
 
 import click
 
+from corpusmill.console import quiet, verbosity_options
+
 
 @click.command()
 @click.argument("config", type=click.Path(dir_okay=False, exists=True))
+@verbosity_options
 def train(config: str) -> None:
     """GPT pretraining from a mixture's shards (also under torchrun --nproc_per_node N)."""
     import os
@@ -19,6 +22,8 @@ def train(config: str) -> None:
         cfg = load_train_config(config)
     except ConfigError as e:
         raise click.ClickException(str(e)) from None
+    if quiet():
+        cfg.train.progress = False
     out = run(cfg)
     if int(os.environ.get("RANK", 0)) == 0:
         click.echo(json.dumps({"output": cfg.output, **out}))
@@ -40,7 +45,7 @@ def generate(run_or_ckpt, prompt, max_new_tokens, temperature, top_k, seed, toke
     try:
         click.echo(generate_text(run_or_ckpt, prompt, max_new_tokens, temperature, top_k or None, seed,
                                  tokenizer, device))
-    except FileNotFoundError as e:
+    except (FileNotFoundError, ValueError) as e:
         raise click.ClickException(str(e)) from None
 
 
@@ -59,3 +64,30 @@ def plan(params, tokens, gpus, mfu, gpu) -> None:
     click.echo(f"{p['params']:.3g} params x {p['tokens']:.3g} tokens = {p['flops']:.3g} FLOPs "
                f"(Chinchilla-optimal: {p['chinchilla_tokens']:.3g} tokens); {gpus} x {gpu} at {mfu:.0%} MFU: "
                f"{p['hours']:.1f} h ({p['gpu_hours']:.0f} GPU-h)", err=True)
+
+
+@click.command()
+@click.argument("run_or_ckpt", type=click.Path(exists=True))
+@click.option("--output", "-o", required=True, type=click.Path(file_okay=False), help="Folder to write.")
+@click.option("--dtype", type=click.Choice(["float32", "bfloat16", "float16"]), default="float32", show_default=True)
+@click.option("--tokenizer", default=None, help="Tokenizer model (default: the one the manifest recorded).")
+@click.option("--verify", is_flag=True, help="Load the export in transformers and compare logits with ours.")
+def export(run_or_ckpt, output, dtype, tokenizer, verify) -> None:
+    """A run (latest checkpoint) or checkpoint -> Hugging Face LlamaForCausalLM folder (safetensors)."""
+    from corpusmill.tokenizer.model import TokenizerError
+    from corpusmill.trainer.export import ExportError, compare_logits, export as run
+
+    try:
+        out = run(run_or_ckpt, output, dtype, tokenizer)
+    except (ExportError, TokenizerError, FileNotFoundError) as e:
+        raise click.ClickException(str(e)) from None
+    if verify:
+        import torch
+
+        try:
+            ids = torch.randint(0, out["vocab_size"], (2, min(64, out["max_position_embeddings"])),
+                                generator=torch.Generator().manual_seed(0))
+            out["max_abs_logit_diff"] = compare_logits(out["checkpoint"], output, ids)
+        except ImportError as e:
+            raise click.ClickException(f"--verify needs transformers ({e}): pip install 'corpusmill[hf]'") from None
+    click.echo(json.dumps(out))

@@ -3,7 +3,7 @@ to the YAML file, so a config can be run from any working directory."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Literal, Optional
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -23,6 +23,8 @@ class ModelSpec(_Strict):
     ffn_mult: Optional[float] = Field(None, gt=0, description="SwiGLU hidden size / d_model (default 8/3).")
     tie_embeddings: bool = Field(True, description="Share the input embedding with the output head.")
     compile: bool = Field(False, description="torch.compile the model (worth it on GPU for long runs).")
+    objective: Literal["causal", "mlm"] = Field("causal", description="causal: next-token GPT; mlm: BERT-style masked-token encoder (bidirectional attention).")
+    mask_prob: float = Field(0.15, gt=0, lt=1, description="mlm: share of positions selected (of those 80% [MASK], 10% random, 10% kept).")
 
     @model_validator(mode="after")
     def _known(self):
@@ -63,13 +65,15 @@ class TrainSpec(_Strict):
     device: str = Field("auto", description="auto (cuda when present), cpu or cuda.")
     cpu_threads: Optional[int] = Field(None, ge=1, description="torch threads on CPU (default: torch's); 1 wins on a busy machine.")
     progress: bool = Field(True, description="Show a progress bar (rank 0, a terminal).")
+    parallel: Literal["ddp", "fsdp"] = Field("ddp", description="Under torchrun: ddp (a replica per rank) or fsdp (FSDP2: weights, grads and Adam state sharded per Block).")
+    tensorboard: bool = Field(True, description="Mirror metrics.jsonl to TensorBoard event files in OUTPUT/tb/ (rank 0); needs the tensorboard package.")
 
 
 class TrainConfig(_Strict):
     data: str = Field(description="A mixture folder holding manifest.json.")
-    model: ModelSpec = Field(default_factory=lambda: ModelSpec(preset="tiny"))
-    train: TrainSpec = Field(default_factory=TrainSpec)
-    spike: SpikeSpec = Field(default_factory=SpikeSpec)
+    model: ModelSpec = Field(default_factory=lambda: ModelSpec(preset="tiny"), description="Model shape and objective.")
+    train: TrainSpec = Field(default_factory=TrainSpec, description="Optimisation, batch, schedule, evaluation, checkpoints.")
+    spike: SpikeSpec = Field(default_factory=SpikeSpec, description="Loss-spike detection and automatic recovery.")
     output: str = Field(description="Run folder: metrics.jsonl, checkpoints/, config.")
 
     def resolved(self, base: Path) -> "TrainConfig":

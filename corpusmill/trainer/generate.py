@@ -11,6 +11,9 @@ from corpusmill.trainer.model import GPT, GPTConfig
 
 def load_model(run_or_ckpt: str | Path, device: str | torch.device = "cpu") -> tuple[GPT, dict]:
     state = ckpt.load(ckpt.resolve(run_or_ckpt), map_location=device)
+    if state["model_config"].get("objective", "causal") != "causal":
+        raise ValueError(f"{run_or_ckpt} is a masked-LM encoder (objective: {state['model_config']['objective']}); "
+                         "corpus generate samples only from causal runs")
     cfg = dict(state["model_config"], dropout=0.0)
     model = GPT(GPTConfig(**cfg)).to(device)
     model.load_state_dict(state["model"])

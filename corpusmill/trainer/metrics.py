@@ -1,4 +1,5 @@
-"""Per-step metrics to runs/x/metrics.jsonl (flushed each line, so a killed run keeps its log)."""
+"""Per-step metrics to runs/x/metrics.jsonl (flushed each line, so a killed run keeps its log),
+mirrored to TensorBoard under runs/x/tb/ when asked."""
 from __future__ import annotations
 
 import json
@@ -19,11 +20,15 @@ def peak_flops(device: torch.device) -> float | None:
 
 
 class MetricsLog:
-    def __init__(self, path: str | Path, enabled: bool = True):
+    def __init__(self, path: str | Path, enabled: bool = True, tb_dir: str | Path | None = None,
+                 purge_step: int | None = None):
         self.enabled = enabled
         self.path = Path(path)
-        self._f = None
+        self._f = self._tb = None
         if enabled:
+            if tb_dir is not None:  # first: a missing package fails before the log is opened
+                from corpusmill.trainer.tb import TensorBoardLog
+                self._tb = TensorBoardLog(tb_dir, purge_step)
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._f = open(self.path, "a")
 
@@ -31,11 +36,16 @@ class MetricsLog:
         if self._f:
             self._f.write(json.dumps({"time": round(time.time(), 3), **row}) + "\n")
             self._f.flush()
+        if self._tb:
+            self._tb.write(row)
 
     def close(self) -> None:
         if self._f:
             self._f.close()
             self._f = None
+        if self._tb:
+            self._tb.close()
+            self._tb = None
 
 
 def read_metrics(path: str | Path) -> list[dict]:

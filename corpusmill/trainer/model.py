@@ -1,5 +1,7 @@
 """Decoder-only GPT, LLaMA-style: RoPE, RMSNorm, SwiGLU, no biases, optional tied embeddings,
-SDPA attention (flash kernels on GPU). Small enough to read in one sitting (nanoGPT's spirit)."""
+SDPA attention (flash kernels on GPU). Small enough to read in one sitting (nanoGPT's spirit).
+objective="mlm" turns the same stack into a BERT-style encoder: attention sees both ways and the
+input embedding has one extra row, the [MASK] token (id = vocab_size), which is never predicted."""
 from __future__ import annotations
 
 import math
@@ -22,6 +24,16 @@ class GPTConfig:
     tie_embeddings: bool = True
     rope_theta: float = 10000.0
     norm_eps: float = 1e-5
+    objective: str = "causal"  # causal (next token) or mlm (masked tokens, bidirectional)
+
+    @property
+    def causal(self) -> bool:
+        return self.objective == "causal"
+
+    @property
+    def mask_id(self) -> int | None:
+        """The [MASK] input id (an extra embedding row; SentencePiece models have no such piece)."""
+        return None if self.causal else self.vocab_size
 
     @property
     def ffn_hidden(self) -> int:
@@ -72,7 +84,7 @@ class Attention(nn.Module):
     def __init__(self, c: GPTConfig):
         super().__init__()
         assert c.d_model % c.n_head == 0
-        self.n_head, self.head_dim, self.dropout = c.n_head, c.d_model // c.n_head, c.dropout
+        self.n_head, self.head_dim, self.dropout, self.causal = c.n_head, c.d_model // c.n_head, c.dropout, c.causal
         self.qkv = nn.Linear(c.d_model, 3 * c.d_model, bias=False)
         self.proj = nn.Linear(c.d_model, c.d_model, bias=False)
 
@@ -80,7 +92,7 @@ class Attention(nn.Module):
         B, T, C = x.shape
         q, k, v = self.qkv(x).view(B, T, 3, self.n_head, self.head_dim).permute(2, 0, 3, 1, 4)
         q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=True,
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=self.causal,
                                            dropout_p=self.dropout if self.training else 0.0)
         return self.proj(y.transpose(1, 2).reshape(B, T, C))
 
@@ -113,13 +125,16 @@ class GPT(nn.Module):
     def __init__(self, c: GPTConfig):
         super().__init__()
         self.config = c
-        self.embed = nn.Embedding(c.vocab_size, c.d_model)
+        self.embed = nn.Embedding(c.vocab_size + (0 if c.causal else 1), c.d_model)
         self.drop = nn.Dropout(c.dropout)
         self.blocks = nn.ModuleList(Block(c) for _ in range(c.n_layer))
         self.norm = RMSNorm(c.d_model, c.norm_eps)
-        self.lm_head = nn.Linear(c.d_model, c.vocab_size, bias=False)
-        if c.tie_embeddings:
-            self.lm_head.weight = self.embed.weight
+        if c.tie_embeddings and not c.causal:
+            self.lm_head = None  # the head reads the first vocab_size embedding rows: [MASK] gets no logit
+        else:
+            self.lm_head = nn.Linear(c.d_model, c.vocab_size, bias=False)
+            if c.tie_embeddings:
+                self.lm_head.weight = self.embed.weight
         cos, sin = rope_cache(c.seq_len, c.d_model // c.n_head, c.rope_theta)
         self.register_buffer("rope_cos", cos, persistent=False)
         self.register_buffer("rope_sin", sin, persistent=False)
@@ -143,16 +158,23 @@ class GPT(nn.Module):
         c = self.config
         return 6 * self.num_params() + 12 * c.n_layer * c.d_model * c.seq_len
 
-    def forward(self, idx, targets=None):
+    def forward(self, idx, targets=None, reduction: str = "mean"):
+        """targets: next tokens (causal) or labels with -100 where nothing is predicted (mlm).
+        reduction="sum" lets the loop divide by the token count of the whole global batch."""
         T = idx.shape[1]
         x = self.drop(self.embed(idx))
         cos, sin = self.rope_cos[:T], self.rope_sin[:T]
         for b in self.blocks:
             x = b(x, cos, sin)
-        logits = self.lm_head(self.norm(x))
+        x = self.norm(x)
+        if self.lm_head is not None:
+            logits = self.lm_head(x)
+        else:
+            logits = F.linear(x, self.embed.weight[:self.config.vocab_size])
         if targets is None:
             return logits, None
-        loss = F.cross_entropy(logits.float().view(-1, logits.size(-1)), targets.reshape(-1))
+        loss = F.cross_entropy(logits.float().view(-1, logits.size(-1)), targets.reshape(-1),
+                               ignore_index=-100, reduction=reduction)
         return logits, loss
 
 

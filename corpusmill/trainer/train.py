@@ -1,4 +1,5 @@
-"""The pretraining loop. One entry for one process and for torchrun (DDP: gloo on CPU, NCCL on GPU).
+"""The pretraining loop. One entry for one process and for torchrun (DDP or FSDP2: gloo on CPU,
+NCCL on GPU).
 State that makes a resume exact: model, optimizer, step, samples consumed, LR scale, RNG per rank
 and the spike detector's window. `python -m corpusmill.trainer.train train.yaml` runs it."""
 from __future__ import annotations
@@ -13,11 +14,16 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
+from corpusmill.console import log as console
+from corpusmill.faults import kill_point
 from corpusmill.trainer import checkpoint as ckpt
 from corpusmill.trainer.config import SpikeSpec, TrainConfig, TrainSpec, load_train_config
 from corpusmill.trainer.data import MixtureData
 from corpusmill.trainer.metrics import MetricsLog, peak_flops
+from corpusmill.trainer.mlm import IGNORE, TRAIN, VALIDATION, examples
 from corpusmill.trainer.model import GPT, build_config
+from corpusmill.trainer.parallel import full_state, grad_sync, load_full_state, shard, sharded, wrap_ddp
+from corpusmill.trainer.tb import summary_writer_class
 
 
 def lr_at(step: int, spec: TrainSpec) -> float:
@@ -80,6 +86,12 @@ def make_optimizer(model: GPT, spec: TrainSpec, device: torch.device) -> torch.o
     return torch.optim.AdamW(groups, lr=spec.lr, betas=tuple(spec.betas), fused=device.type == "cuda")
 
 
+def _all_sum(t: torch.Tensor, world: int) -> torch.Tensor:
+    if world > 1:
+        dist.all_reduce(t, op=dist.ReduceOp.SUM)
+    return t
+
+
 def _all_mean(t: torch.Tensor, world: int) -> torch.Tensor:
     if world > 1:
         dist.all_reduce(t, op=dist.ReduceOp.SUM)  # gloo has no AVG
@@ -94,6 +106,8 @@ def train(cfg: TrainConfig, *, stop_after: int | None = None, batch_hook=None) -
     spec = cfg.train
     rank, world, device = _distributed(spec.device)
     master = rank == 0
+    if master and spec.tensorboard:
+        summary_writer_class()  # fail before any work when the package is missing
     data = MixtureData(cfg.data, spec.seq_len, spec.seed)
     T, micro = data.seq_len, spec.micro_batch_size
     global_batch = max(1, spec.global_batch_tokens // T)
@@ -104,13 +118,17 @@ def train(cfg: TrainConfig, *, stop_after: int | None = None, batch_hook=None) -
     accum = per_rank // micro
     m = cfg.model
     mconf = build_config(data.vocab_size, T, m.preset, n_layer=m.n_layer, n_head=m.n_head, d_model=m.d_model,
-                         ffn_mult=m.ffn_mult, dropout=spec.dropout, tie_embeddings=m.tie_embeddings)
+                         ffn_mult=m.ffn_mult, dropout=spec.dropout, tie_embeddings=m.tie_embeddings,
+                         objective=m.objective)
     if device.type == "cpu" and spec.cpu_threads:
         torch.set_num_threads(spec.cpu_threads)
     if device.type == "cpu":  # bit-exact resume is promised on CPU
         torch.use_deterministic_algorithms(True, warn_only=True)
     torch.manual_seed(spec.seed)  # the same init on every rank
     raw = GPT(mconf).to(device)
+    fsdp = sharded(spec.parallel, world)
+    if fsdp:
+        shard(raw)  # before the optimizer, which must hold the sharded parameters
     opt = make_optimizer(raw, spec, device)
     torch.manual_seed(spec.seed * 1000 + 1 + rank)  # dropout streams differ per rank
     out, ckdir = Path(cfg.output), Path(cfg.output) / "checkpoints"
@@ -122,7 +140,8 @@ def train(cfg: TrainConfig, *, stop_after: int | None = None, batch_hook=None) -
             dist.all_gather_object(rngs, ckpt.rng_state())
         else:
             rngs = [ckpt.rng_state()]
-        return {**st, "model": raw.state_dict(), "optimizer": opt.state_dict(), "rng": rngs, "world_size": world,
+        model_sd, opt_sd = full_state(raw, opt, fsdp)
+        return {**st, "model": model_sd, "optimizer": opt_sd, "rng": rngs, "world_size": world,
                 "model_config": mconf.to_dict(), "tokenizer": data.manifest.get("tokenizer", {}),
                 "data": str(cfg.data)}
 
@@ -134,27 +153,35 @@ def train(cfg: TrainConfig, *, stop_after: int | None = None, batch_hook=None) -
             dist.barrier()  # no rank may roll back to a file still being written
 
     def restore(path: Path) -> None:
-        s = ckpt.load(path, map_location=device)
-        raw.load_state_dict(s["model"])
-        opt.load_state_dict(s["optimizer"])
+        s = ckpt.load(path, map_location="cpu" if fsdp else device)  # FSDP: full weights stay off the GPU
+        load_full_state(raw, opt, s["model"], s["optimizer"], fsdp)
         st.update({k: s[k] for k in ("step", "consumed", "lr_scale", "recoveries", "history")})
         if s["world_size"] == world:  # another world size: data stays exact, dropout RNG cannot
             ckpt.set_rng_state(s["rng"][rank])
 
+    if master and (n := ckpt.remove_stale_temps(ckdir)):
+        console.info("train: removed %d half-written checkpoint(s) a killed run left in %s", n, ckdir)
     if (found := ckpt.latest(ckdir)) is not None:
         restore(found)
     else:
         save()  # step 0: spike recovery always has somewhere to go back to
-    log = MetricsLog(out / "metrics.jsonl", enabled=master)
+    log = MetricsLog(out / "metrics.jsonl", enabled=master, tb_dir=out / "tb" if spec.tensorboard else None,
+                     purge_step=st["step"] + 1 if found else None)
     if master:
         log.write(kind="start", step=st["step"], consumed=st["consumed"], world_size=world, device=str(device),
-                  params=raw.num_params(False), global_batch=global_batch, accum=accum, seq_len=T)
+                  params=raw.num_params(False), global_batch=global_batch, accum=accum, seq_len=T,
+                  parallel="fsdp" if fsdp else "ddp" if world > 1 else "none", objective=mconf.objective)
+        console.info("train: %s params (%s, %s), %s x%d; %d steps of %s tokens; %s -> %s",
+                     f"{raw.num_params(False):,}", mconf.objective, "fsdp" if fsdp else "ddp" if world > 1 else
+                     "one process", device, world, spec.steps, f"{global_batch * T:,}",
+                     f"resuming at step {st['step']} ({found.name})" if found else "from scratch", out)
     model = torch.compile(raw) if m.compile else raw
-    if world > 1:
-        model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    if world > 1 and not fsdp:
+        model = wrap_ddp(model, device)
     autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if device.type == "cuda" else nullcontext
     detector = SpikeDetector(cfg.spike, st["history"])
     peak, fpt = peak_flops(device), raw.flops_per_token()
+    masking = (mconf.causal, spec.seed, mconf.vocab_size, mconf.mask_id, m.mask_prob)
     tokens_per_step = global_batch * T
     bar = _progress(master and spec.progress, spec.steps, st["step"])
     first = last = None
@@ -167,19 +194,23 @@ def train(cfg: TrainConfig, *, stop_after: int | None = None, batch_hook=None) -
         batch = data.train_batch(st["consumed"], global_batch, rank, world)
         if batch_hook is not None:
             batch = batch_hook(st["consumed"], batch)
-        x = torch.from_numpy(batch).to(device, non_blocking=True)
+        inp, tgt = (torch.from_numpy(a).to(device, non_blocking=True)
+                    for a in examples(batch, st["consumed"] + rank * per_rank, *masking, TRAIN))
+        # the loss is a mean over every predicted token of the global batch (mlm: the count varies
+        # per micro batch and rank), so sums are scaled by world / count (DDP averages over ranks)
+        scale = world / max(1, _all_sum((tgt != IGNORE).sum(), world).item())
         loss_sum = torch.zeros((), device=device)
         for i in range(accum):
-            mb = x[i * micro:(i + 1) * micro]
-            sync = nullcontext() if world == 1 or i == accum - 1 else model.no_sync()
-            with sync:
+            sl = slice(i * micro, (i + 1) * micro)
+            with grad_sync(model, raw, fsdp, world, last=i == accum - 1):
                 with autocast():
-                    _, loss = model(mb[:, :-1], mb[:, 1:])
-                (loss / accum).backward()
+                    _, loss = model(inp[sl], tgt[sl], reduction="sum")
+                loss = loss * scale
+                loss.backward()
             loss_sum += loss.detach()
-        loss_v = _all_mean(loss_sum / accum, world).item()
+        loss_v = _all_mean(loss_sum, world).item()
         gn = torch.nn.utils.clip_grad_norm_(raw.parameters(), spec.grad_clip if spec.grad_clip > 0 else float("inf"))
-        gn_v = gn.item()
+        gn_v = (gn.full_tensor() if hasattr(gn, "full_tensor") else gn).item()  # FSDP: a DTensor
         reason = detector.check(loss_v, gn_v)
         if reason is not None:
             opt.zero_grad(set_to_none=True)
@@ -207,16 +238,23 @@ def train(cfg: TrainConfig, *, stop_after: int | None = None, batch_hook=None) -
             row["peak_mem_gb"] = round(torch.cuda.max_memory_allocated(device) / 1e9, 3)
         log.write(**row)
         if spec.eval_every and (st["step"] % spec.eval_every == 0 or st["step"] == spec.steps):
-            val = evaluate(raw, data, spec, rank, world, device, autocast)
+            val = evaluate(raw, data, spec, rank, world, device, autocast, masking)
             if val is not None:
                 log.write(kind="val", step=st["step"], loss=val, ppl=math.exp(min(val, 50)))
+                if master:
+                    console.info("step %d: train loss %.4f, validation loss %.4f (ppl %.2f)", st["step"], loss_v,
+                                 val, math.exp(min(val, 50)))
         if spec.ckpt_every and st["step"] % spec.ckpt_every == 0 or st["step"] == spec.steps:
             save()
         if bar:
             bar[0].update(bar[1], completed=st["step"], description=f"loss {loss_v:.3f}")
+        kill_point("train.step")
     if bar:
         bar[0].stop()
     log.close()
+    if master:
+        console.info("train: step %d; checkpoints in %s, metrics.jsonl%s in %s", st["step"], ckdir,
+                     " and tb/" if spec.tensorboard else "", out)
     if world > 1 and dist.is_initialized():
         dist.destroy_process_group()
     return {"step": st["step"], "first_loss": first, "last_loss": last, "val_loss": val,
@@ -236,22 +274,28 @@ def _recover(st, spec: SpikeSpec, ckdir: Path, restore, global_batch: int, log, 
     st.update(consumed=skip_to, recoveries=recoveries, lr_scale=lr_scale)
     log.write(kind="event", event="spike_recovery", reason=reason, loss=loss, at_step=at_step + 1,
               rolled_back_to=st["step"], checkpoint=path.name, skipped_samples=skipped, lr_scale=lr_scale)
+    if log.enabled:  # rank 0
+        console.warning("loss spike at step %d (%s, loss %.4f): rolled back to step %d, skipped %d samples, "
+                        "LR x%.3g", at_step + 1, reason, loss, st["step"], skipped, lr_scale)
 
 
 @torch.no_grad()
-def evaluate(model: GPT, data: MixtureData, spec: TrainSpec, rank, world, device, autocast) -> float | None:
+def evaluate(model: GPT, data: MixtureData, spec: TrainSpec, rank, world, device, autocast, masking) -> float | None:
+    """Mean loss per predicted token over the fixed validation windows (mlm: a fixed mask)."""
     if data.val is None:
         return None
     model.eval()
-    total, n = torch.zeros((), device=device), 0
-    for b in data.val_batches(spec.eval_batches, spec.micro_batch_size, rank, world):
-        x = torch.from_numpy(b).to(device)
+    total, n = torch.zeros((), device=device), torch.zeros((), device=device, dtype=torch.long)
+    micro = spec.micro_batch_size
+    for i, b in enumerate(data.val_batches(spec.eval_batches, micro, rank, world)):
+        inp, tgt = (torch.from_numpy(a).to(device)
+                    for a in examples(b, (i * world + rank) * micro, *masking, VALIDATION))
         with autocast():
-            _, loss = model(x[:, :-1], x[:, 1:])
+            _, loss = model(inp, tgt, reduction="sum")
         total += loss.float()
-        n += 1
+        n += (tgt != IGNORE).sum()
     model.train()
-    return _all_mean(total / max(n, 1), world).item()
+    return (_all_sum(total, world) / _all_sum(n, world).clamp(min=1)).item()
 
 
 def _progress(enabled: bool, total: int, done: int):

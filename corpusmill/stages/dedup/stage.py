@@ -9,6 +9,8 @@ from typing import Callable
 import pyarrow.parquet as pq
 import ray
 
+from corpusmill.console import log, task
+from corpusmill.faults import kill_point
 from corpusmill.pipeline.accounting import merge_stage_dicts
 from corpusmill.pipeline.stage import GlobalStage
 from corpusmill.stages.dedup import final as final_phase
@@ -33,7 +35,7 @@ class Dedup(GlobalStage):
 
         def phase(name: str, fn: Callable, units: list[tuple], marker: Callable[..., object]) -> list[dict]:
             t0 = time.perf_counter()
-            out = run_units(fn, args, units, marker, num_workers)
+            out = run_units(fn, args, units, marker, num_workers, label=f"{self.name} {name}")
             seconds[name] = seconds.get(name, 0) + round(time.perf_counter() - t0, 3)
             return out
 
@@ -74,7 +76,7 @@ class Dedup(GlobalStage):
 
 
 def run_units(fn: Callable, args: tuple, units: list[tuple], marker: Callable[..., object],
-              num_workers: int) -> list[dict]:
+              num_workers: int, label: str = "dedup") -> list[dict]:
     """Results in unit order; finished units (marker present) are read back, not rerun."""
     results: dict[int, dict] = {}
     todo = []
@@ -87,23 +89,29 @@ def run_units(fn: Callable, args: tuple, units: list[tuple], marker: Callable[..
     if todo:
         remote = ray.remote(num_cpus=1)(fn)
         pending: dict[object, int] = {}
+        log.debug("%s: %d units (%d finished earlier)", label, len(units), len(units) - len(todo))
         try:
-            for k in todo:
-                while len(pending) >= num_workers:
-                    _collect(pending, results)
-                pending[remote.remote(*args, *units[k])] = k
-            while pending:
-                _collect(pending, results)
+            with task(label, total=len(units), unit="units") as advance:
+                advance(completed=len(units) - len(todo))
+                for k in todo:
+                    while len(pending) >= num_workers:
+                        advance(_collect(pending, results))
+                        kill_point(label.replace(" ", "."))
+                    pending[remote.remote(*args, *units[k])] = k
+                while pending:
+                    advance(_collect(pending, results))
+                    kill_point(label.replace(" ", "."))
         finally:
             for ref in pending:  # a failed unit ends the phase; the others are redone next run
                 ray.cancel(ref, force=True)
     return [results[k] for k in range(len(units))]
 
 
-def _collect(pending: dict, results: dict) -> None:
+def _collect(pending: dict, results: dict) -> int:
     ready, _ = ray.wait(list(pending), num_returns=1)
     for ref in ready:
         results[pending.pop(ref)] = ray.get(ref)
+    return len(ready)
 
 
 def summarize(sig: list[dict], bucket: list[dict], labels: list[dict], final: list[dict], rounds: int,

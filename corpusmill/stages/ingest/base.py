@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 import io
+import lzma
 from typing import Any
+import zlib
 
 import fsspec
 
@@ -45,6 +47,23 @@ def open_binary(path: str, compression: str | None = "infer"):
         reader = zstandard.ZstdDecompressor(max_window_size=2**31).stream_reader(raw, read_across_frames=True)
         return io.BufferedReader(reader, buffer_size=1 << 20)
     return fsspec.open(path, "rb", compression=compression).open()
+
+
+# What reading a damaged file can raise: EOFError (cut short), OSError (bad gzip header or CRC,
+# bz2), and, found by fuzzing, zlib.error (damaged deflate data), lzma.LZMAError and
+# zstandard.ZstdError, which are none of those and used to fail the whole part.
+def stream_errors() -> tuple[type[BaseException], ...]:
+    import zstandard
+
+    return (EOFError, OSError, ValueError, zlib.error, lzma.LZMAError, zstandard.ZstdError)
+
+
+def stream_error_reason(e: BaseException) -> str:
+    """truncated_file for a stream that stops short, corrupt_file for damaged (compressed) data."""
+    text = str(e)
+    if isinstance(e, EOFError) or "end-of-stream" in text or "ended before" in text:
+        return "truncated_file"
+    return "corrupt_file"
 
 
 def decode_utf8(data: bytes) -> tuple[str, bool]:

@@ -6,7 +6,7 @@ from typing import Iterator
 
 from corpusmill.pipeline.config import InputSpec
 from corpusmill.pipeline.parts import Part, file_size
-from corpusmill.stages.ingest.base import Problem, open_binary
+from corpusmill.stages.ingest.base import Problem, open_binary, stream_error_reason, stream_errors
 
 _COMPRESSED = (".gz", ".bz2", ".zst", ".zstd", ".xz")
 
@@ -48,8 +48,8 @@ def iter_lines(part: Part, spec: InputSpec) -> Iterator[tuple[int, bytes] | Prob
                 if body.strip():
                     yield pos, body
                 pos += n
-        except (EOFError, OSError, ValueError) as e:
-            yield Problem("truncated_file", f"byte {pos}", f"{type(e).__name__}: {e}"[:300])
+        except stream_errors() as e:  # fuzz: damaged gz/zst data raised past this; bz2 damage is not truncation
+            yield Problem(stream_error_reason(e), f"byte {pos}", f"{type(e).__name__}: {e}"[:300])
 
 
 def _skip_line(fh) -> int:

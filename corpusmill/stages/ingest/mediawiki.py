@@ -11,7 +11,7 @@ import mwparserfromhell
 
 from corpusmill.pipeline.config import InputSpec
 from corpusmill.pipeline.parts import Part
-from corpusmill.stages.ingest.base import Problem, open_binary, record
+from corpusmill.stages.ingest.base import Problem, open_binary, record, stream_error_reason, stream_errors
 from corpusmill.stages.ingest.warc import Skipped
 
 # Links to files and categories carry no prose; their captions confuse sentences.
@@ -70,8 +70,8 @@ def read(part: Part, spec: InputSpec) -> Iterator[dict | Problem | Skipped]:
                     root.clear()  # bounded memory: drop finished pages
     except ET.ParseError as e:
         yield Problem("corrupt_xml" if count else "not_mediawiki_xml", f"page {count}", str(e)[:300])
-    except (EOFError, OSError, ValueError) as e:
-        yield Problem("truncated_file", f"page {count}", f"{type(e).__name__}: {e}"[:300])
+    except stream_errors() as e:  # fuzz: damaged bz2 data is corrupt_file, not truncated_file
+        yield Problem(stream_error_reason(e), f"page {count}", f"{type(e).__name__}: {e}"[:300])
     except StopIteration:
         yield Problem("empty_file", "0")
 

@@ -38,7 +38,13 @@ def read(part: Part, spec: InputSpec) -> Iterator[dict | Problem]:
     except (OSError, pa.ArrowException) as e:
         yield Problem("unreadable_parquet", "0", f"{type(e).__name__}: {e}"[:300])
         return
-    names = set(pf.schema_arrow.names)
+    all_names = pf.schema_arrow.names
+    names = set(all_names)
+    # fuzz: a column name given twice made pyarrow raise KeyError, failing the part
+    if all_names.count(spec.text_key) > 1:
+        yield Problem("duplicate_column", "0", f"column {spec.text_key!r} appears {all_names.count(spec.text_key)} times")
+        return
+    names = {n for n in names if all_names.count(n) == 1}  # an ambiguous id/url column is not used
     if spec.text_key not in names:
         yield Problem("missing_text_field", "0", f"no column {spec.text_key!r}; columns: {sorted(names)}")
         return
@@ -60,5 +66,5 @@ def read(part: Part, spec: InputSpec) -> Iterator[dict | Problem]:
                     yield record(part, row, text=text, url=url if isinstance(url, str) else None,
                                  doc_id=None if doc_id is None else str(doc_id))
                 row += 1
-    except (OSError, pa.ArrowException) as e:
+    except (OSError, pa.ArrowException, ValueError) as e:  # fuzz: a damaged string page raised UnicodeDecodeError
         yield Problem("corrupt_parquet", f"row {row}", f"{type(e).__name__}: {e}"[:300])

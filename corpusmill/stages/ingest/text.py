@@ -5,7 +5,7 @@ from typing import Iterator
 
 from corpusmill.pipeline.config import InputSpec
 from corpusmill.pipeline.parts import Part
-from corpusmill.stages.ingest.base import Problem, decode_utf8, open_binary, record
+from corpusmill.stages.ingest.base import Problem, decode_utf8, open_binary, record, stream_error_reason, stream_errors
 from corpusmill.stages.ingest.lines import iter_lines, split_lines
 
 
@@ -35,8 +35,8 @@ def _whole_file(part: Part, spec: InputSpec) -> Iterator[dict | Problem]:
     try:
         with open_binary(part.path) as fh:
             data = fh.read(spec.max_document_bytes + 1)
-    except (EOFError, OSError, ValueError) as e:
-        yield Problem("truncated_file", "0", f"{type(e).__name__}: {e}"[:300])
+    except stream_errors() as e:  # fuzz: damaged gz/zst data raised past this
+        yield Problem(stream_error_reason(e), "0", f"{type(e).__name__}: {e}"[:300])
         return
     if not data:
         yield Problem("empty_file", "0")

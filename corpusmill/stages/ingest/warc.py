@@ -55,8 +55,11 @@ def split(path: str, spec: InputSpec) -> list[tuple[int, int | None]]:
     if "://" in path or spec.format == "arc" or os.path.getsize(path) <= spec.split_bytes:
         return [(0, None)]
     with open(path, "rb") as fh:
-        if fh.read(2) == b"\x1f\x8b" and not _per_record_gzip(fh):
-            return [(0, None)]
+        try:
+            if fh.read(2) == b"\x1f\x8b" and not _per_record_gzip(fh):
+                return [(0, None)]
+        except zlib.error:  # fuzz: a damaged first member raised here and failed the whole build's planning
+            return [(0, None)]  # one part: the reader reports the damage
     size = os.path.getsize(path)
     starts = list(range(0, size, spec.split_bytes))
     return [(s, starts[i + 1] if i + 1 < len(starts) else None) for i, s in enumerate(starts)]
@@ -97,7 +100,7 @@ def read(part: Part, spec: InputSpec) -> Iterator[dict | Problem | Skipped]:
             bad_at, parsed_here = pos, False
             try:
                 for rec in it:
-                    out = _convert(part, spec, rec, doc_type, index)
+                    out, bad_utf8 = _convert(part, spec, rec, doc_type, index)
                     # after the content is read: asking warcio earlier makes it skip the content.
                     # warcio's offsets are fh.tell() based (absolute); meaningless in whole-file gzip.
                     offset = max(pos, it.get_record_offset())
@@ -109,8 +112,15 @@ def read(part: Part, spec: InputSpec) -> Iterator[dict | Problem | Skipped]:
                     index += 1
                     parsed_here = True
                     yield out
+                    if bad_utf8:  # fuzz: WET text with invalid UTF-8 was replaced without a word
+                        yield Problem("invalid_utf8_replaced", f"record {index - 1} at byte {offset}",
+                                      "bad bytes replaced by U+FFFD")
                 if not it.ended_cleanly:
                     yield Problem("truncated_file", f"record {index}", "gzip stream ends before its end marker")
+                elif not gzipped and part.end is None:
+                    cut = _cut_short_at(fh, bad_at, part.format == "arc")
+                    if cut is not None:
+                        yield Problem("truncated_file", f"record {index} at byte {cut}", "file ends inside a record")
                 return
             except _READ_ERRORS as e:
                 if parsed_here or not reported:  # one problem per corrupt stretch, not per false start
@@ -121,10 +131,44 @@ def read(part: Part, spec: InputSpec) -> Iterator[dict | Problem | Skipped]:
                 pos = _next_boundary(fh, bad_at + 1, gzipped)
 
 
+def _cut_short_at(fh, start: int, arc: bool = False) -> int | None:
+    """fuzz: warcio ends quietly where an uncompressed WARC stops inside a record (a header cut
+    short, or less content than Content-Length says), so truncation went unreported. `start` is
+    the last record read (or where reading began): the offset where the file stops short, or None
+    when that record is whole and only white space follows it."""
+    fh.seek(0, os.SEEK_END)
+    size = fh.tell()
+    fh.seek(start)
+    head = fh.read(64 << 10)
+    if not head.strip():
+        return None
+    blank = b"\n" if arc else b"\r\n\r\n"  # ARC: one header line ending in the length
+    end = head.lstrip().find(blank) + len(head) - len(head.lstrip())
+    if end < len(head) - len(head.lstrip()):
+        return start if len(head) < 64 << 10 else None
+    length = None
+    if arc:
+        fields = head[:end].split()
+        length = int(fields[-1]) if fields and fields[-1].isdigit() else None
+    for line in head[:end].split(b"\r\n") if not arc else []:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length" and value.strip().isdigit():
+            length = int(value.strip())
+    if length is None:
+        return None  # not a record warcio read: its own error path reports it
+    record_end = start + end + len(blank) + length
+    if record_end > size:
+        return start
+    fh.seek(record_end)
+    return record_end if fh.read(64 << 10).strip() else None
+
+
 def _first_record_from(fh, start: int, gzipped: bool) -> int | None:
     """The first record boundary at or after `start`: a gzip member that inflates to a WARC
     header (a chance match of the gzip magic inside compressed data does not), or a WARC line."""
-    pos = _next_boundary(fh, start, gzipped)
+    # fuzz: the marker `\nWARC/` begins a byte early, so a record starting exactly at `start` was
+    # missed here and by the previous part (which stops at `start`): lost. Look from start - 1.
+    pos = _next_boundary(fh, start if gzipped else start - 1, gzipped)
     while pos is not None and gzipped:
         fh.seek(pos)
         try:
@@ -133,19 +177,41 @@ def _first_record_from(fh, start: int, gzipped: bool) -> int | None:
         except zlib.error:
             pass
         pos = _next_boundary(fh, pos + 1, gzipped)
+    # fuzz: a `\nWARC/` inside a payload (a page quoting a WARC header) was taken for a record
+    # start, so a split file reported a corrupt_record its whole read does not: check the header.
+    while pos is not None and not gzipped and not _warc_header_at(fh, pos):
+        pos = _next_boundary(fh, pos + 1, gzipped)
     return pos
 
 
+def _warc_header_at(fh, pos: int) -> bool:
+    """Does a WARC header block start at `pos`: `Name: value` lines up to a blank line, with
+    WARC-Type and a numeric Content-Length (what every record has)?"""
+    fh.seek(pos)
+    head = fh.read(64 << 10)
+    end = head.find(b"\r\n\r\n")
+    if end < 0:
+        return False
+    names = {}
+    for line in head[:end].split(b"\r\n")[1:]:
+        name, colon, value = line.partition(b":")
+        if not colon:
+            return False
+        names[name.strip().lower()] = value.strip()
+    return b"warc-type" in names and names.get(b"content-length", b"").isdigit()
+
+
 def _convert(part: Part, spec: InputSpec, rec, doc_type: str, index: int):
+    """The record as a document (or Skipped), and whether its text had invalid UTF-8 replaced."""
     if rec.rec_type != doc_type:
-        return Skipped(rec.rec_type or "unknown")
+        return Skipped(rec.rec_type or "unknown"), False
     url = rec.rec_headers.get_header("WARC-Target-URI")
     limit = spec.max_document_bytes
     data = _read_at_most(rec.content_stream(), limit + 1)
     if doc_type == "conversion":  # WET: the text itself
         text, replaced = decode_utf8(data[:limit])
         return record(part, index, url=url, text=text, content_type="text/plain",
-                      removed="too_large" if len(data) > limit else None)
+                      removed="too_large" if len(data) > limit else None), replaced and len(data) <= limit
     http = rec.http_headers
     status = None
     if http is not None:
@@ -155,8 +221,8 @@ def _convert(part: Part, spec: InputSpec, rec, doc_type: str, index: int):
             status = None
     ctype = http.get_header("Content-Type") if http is not None else rec.rec_headers.get_header("Content-Type")
     if len(data) > limit:
-        return record(part, index, url=url, content_type=ctype, http_status=status, removed="too_large")
-    return record(part, index, url=url, content=data, content_type=ctype, http_status=status)
+        return record(part, index, url=url, content_type=ctype, http_status=status, removed="too_large"), False
+    return record(part, index, url=url, content=data, content_type=ctype, http_status=status), False
 
 
 def _read_at_most(stream, n: int) -> bytes:

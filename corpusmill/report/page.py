@@ -1,0 +1,164 @@
+"""The HTML page: summary tables and the charts, with plotly.js inlined once (no network at view time)."""
+from __future__ import annotations
+
+import datetime as dt
+from html import escape
+
+from corpusmill.report import charts as ch
+from corpusmill.report.scan import Scan
+from corpusmill.report.source import BuildOutput
+from corpusmill.report.summary import dedup_clusters, funnel, removal_reasons
+
+PLOT_CONFIG = '{"displaylogo": false, "displayModeBar": false, "responsive": true}'
+# Run once the whole page is laid out, so each chart takes its final width (a chart drawn while
+# the grid is half-parsed would keep the full page width and be cut).
+DRAW = ("<script>document.querySelectorAll('div.chart').forEach(function(d){"
+        "var f=JSON.parse(document.getElementById('data-'+d.id).textContent);"
+        "Plotly.newPlot(d,f.data,f.layout," + PLOT_CONFIG + ");});</script>")
+CSS = """
+body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:0;background:#f5f6f8;color:#1f2328}
+main{max-width:1200px;margin:0 auto;padding:20px 24px 40px}
+h1{font-size:22px;margin:0 0 4px} h2{font-size:17px;margin:0 0 4px}
+.meta{color:#59636e;font-size:13px;margin-bottom:16px;word-break:break-all}
+.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(118px,1fr));gap:10px;margin-bottom:16px}
+.card,section{background:#fff;border:1px solid #dde1e6;border-radius:8px}
+.card{padding:10px 14px} .card b{display:block;font-size:20px} .card span{color:#59636e;font-size:12px}
+.card.bad b{color:#cf222e}
+section{padding:14px 16px;margin-bottom:16px}
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:16px}
+.grid section{margin-bottom:0} .grid{margin-bottom:16px}
+.note{color:#59636e;font-size:13px;margin:2px 0 8px} .empty .note{font-style:italic;padding:24px 0}
+table{border-collapse:collapse;font-size:13px;width:100%} th,td{padding:4px 8px;border-bottom:1px solid #eef0f2}
+th{text-align:left;color:#59636e;font-weight:600} td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
+td.idle{color:#8c959f} .warn{color:#cf222e}
+"""
+
+
+def render(build: BuildOutput, scan: Scan) -> str:
+    from plotly.offline import get_plotlyjs
+
+    stats = build.stats
+    steps = funnel(stats)
+    charts = [ch.funnel_chart(steps), ch.reasons_chart(removal_reasons(stats), build.stage_order),
+              ch.length_chart(scan.lengths), ch.language_chart(scan.languages),
+              ch.dedup_chart(dedup_clusters(stats)), ch.pii_chart(scan.pii, _pii_mode(build))]
+    funnel_c, reasons_c, *pairs = charts
+    body = [_header(build), _section(funnel_c), _stages_table(steps), _section(reasons_c),
+            '<div class="grid">', *(_section(c) for c in pairs[:2]), "</div>",
+            '<div class="grid">', *(_section(c) for c in pairs[2:]), "</div>",
+            _sources_table(stats), _problems(stats)]
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>corpusmill report: {escape(build.root.name)}</title>"
+            f"<style>{CSS}</style><script>{get_plotlyjs()}</script></head>\n<body><main>\n"
+            + "\n".join(body) + f"\n</main>{DRAW}</body></html>\n")
+
+
+def _pii_mode(build: BuildOutput) -> str | None:
+    opts = build.stage_options("sensitive")
+    if opts is None:
+        return None
+    pii = opts.get("pii", "redact")
+    return pii.get("mode", "redact") if isinstance(pii, dict) else str(pii)
+
+
+def _section(c: ch.Chart) -> str:
+    head = f"<h2>{escape(c.title)}</h2><p class=\"note\">{escape(c.note)}</p>"
+    if c.figure is None:
+        return f'<section class="empty" data-chart="{c.id}" data-empty="true"><h2>{escape(c.title)}</h2>' \
+               f'<p class="note">{escape(c.note)}</p></section>'
+    data = c.figure.to_json().replace("</", "<\\/")  # no "</script>" can end the script early
+    return (f'<section>{head}<div class="chart" id="{c.id}" data-chart="{c.id}" style="height:{c.height}px">'
+            f'</div><script type="application/json" id="data-{c.id}">{data}</script></section>')
+
+
+def _n(v) -> str:
+    return f"{v:,}" if isinstance(v, int) else escape(str(v))
+
+
+def _table(headers: list[str], rows: list[list], numeric: set[int], idle: list[bool] | None = None) -> str:
+    th = "".join(f'<th class="n">{escape(h)}</th>' if i in numeric else f"<th>{escape(h)}</th>"
+                 for i, h in enumerate(headers))
+    trs = []
+    for r, row in enumerate(rows):
+        cls = ' class="idle"' if idle and idle[r] else ""
+        tds = "".join(f'<td class="n">{_n(v)}</td>' if i in numeric else f"<td{cls}>{_n(v)}</td>"
+                      for i, v in enumerate(row))
+        trs.append(f"<tr>{tds}</tr>")
+    return f"<table><thead><tr>{th}</tr></thead><tbody>{''.join(trs)}</tbody></table>"
+
+
+def _pct(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.1f}%" if whole else "–"
+
+
+def _header(build: BuildOutput) -> str:
+    stats, t = build.stats, build.stats["totals"]
+    problems = sum(p["count"] for p in stats.get("problems", []))
+    failed = len(stats.get("failed_parts", []))
+    cards = [("documents in", f"{t['documents_in']:,}", False),
+             (f"kept ({_pct(t['kept'], t['documents_in'])})", f"{t['kept']:,}", False),
+             ("removed", f"{t['removed']:,}", False),
+             ("bytes in", _bytes(t.get("bytes_in", 0)), False),
+             ("bytes kept", _bytes(t.get("bytes_kept", 0)), False),
+             ("input problems", f"{problems:,}", problems > 0),
+             ("failed parts", f"{failed:,}", failed > 0),
+             ("run seconds", f"{stats.get('seconds', 0):,.1f}", False)]
+    meta = [f"output {escape(str(build.root.resolve()))}", f"{stats.get('parts', 0):,} parts"]
+    if build.config:
+        meta.append(f"corpusmill {escape(str(build.config.get('corpusmill', '?')))}")
+    if build.config_hash:
+        meta.append(f"config {build.config_hash} (sha256 of _state/config.json)")
+    if not stats.get("accounting_ok", True):
+        meta.append('<span class="warn">accounting mismatch: in ≠ kept + removed</span>')
+    meta.append(f"report written {dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}")
+    html = "".join(f'<div class="card{" bad" if bad else ""}"><b>{escape(v)}</b><span>{escape(k)}</span></div>'
+                   for k, v, bad in cards)
+    return f'<h1>corpusmill build report</h1><div class="meta">{" · ".join(meta)}</div><div class="cards">{html}</div>'
+
+
+def _bytes(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if n < 1000 or unit == "TB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1000
+    return str(n)
+
+
+def _stages_table(steps) -> str:
+    rows = [[s.stage, s.docs_in, s.kept, s.removed, _pct(s.removed, s.docs_in), _bytes(s.bytes_in),
+             _bytes(s.bytes_removed)] for s in steps]
+    return ("<section><h2>Per stage</h2>" + _table(["stage", "in", "kept", "removed", "removed %", "bytes in",
+                                                    "bytes removed"], rows, {1, 2, 3, 4, 5, 6},
+                                                   [s.removed == 0 for s in steps]) + "</section>")
+
+
+def _sources_table(stats: dict) -> str:
+    rows = [[name, s.get("files", 0), s.get("parts", 0), s["documents_in"], s["kept"], s["removed"],
+             _pct(s["kept"], s["documents_in"])] for name, s in stats["sources"].items()]
+    if not rows:
+        return '<section><h2>Per source</h2><p class="note">No source was read.</p></section>'
+    return "<section><h2>Per source</h2>" + _table(["source", "files", "parts", "in", "kept", "removed", "kept %"],
+                                                   rows, {1, 2, 3, 4, 5, 6}) + "</section>"
+
+
+def _problems(stats: dict) -> str:
+    out = ["<section><h2>Problems</h2>"]
+    problems, failed = stats.get("problems", []), stats.get("failed_parts", [])
+    if not problems and not failed:
+        out.append('<p class="note">None: every input record was read and every part finished.</p>')
+    if problems:
+        out.append('<p class="note">Input that could not be read, counted per file and reason (never silently '
+                   "dropped).</p>")
+        rows = [[p.get("source", ""), p["file"], p["reason"], p["count"],
+                 "; ".join(f"{e.get('position', '')}: {e.get('detail', '')}" for e in p.get("examples", [])[:1])]
+                for p in problems]
+        out.append(_table(["source", "file", "reason", "count", "first example"], rows, {3}))
+    if failed:
+        out.append(f'<p class="note warn">{len(failed)} parts failed; their documents are not in this output.</p>')
+        out.append(_table(["file", "part", "error"], [[f.get("file", ""), f.get("part", ""), f.get("failed", "")]
+                                                     for f in failed], set()))
+    skipped = stats.get("skipped_records") or {}
+    if skipped:
+        out.append('<p class="note">Records skipped on purpose (not documents): '
+                   + escape(", ".join(f"{k} {v:,}" for k, v in skipped.items())) + ".</p>")
+    return "".join(out) + "</section>"
