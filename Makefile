@@ -29,7 +29,8 @@ demo: setup
 	cd examples/quickstart && rm -rf mix runs && ../../$(BIN)/corpus mix mixture.yaml
 	cd examples/quickstart && ../../$(BIN)/corpus train train.yaml
 	cd examples/quickstart && ../../$(BIN)/corpus generate runs/tiny --prompt "The researchers in Lyon" --max-new-tokens 40
-	@echo "outputs under examples/quickstart/: out/ (documents, removed, stats.json, report.html), tok/ (tokenizer), mix/ (token shards, manifest.json), runs/tiny/ (checkpoints, metrics.jsonl)"
+	cd examples/quickstart && ../../$(BIN)/corpus export runs/tiny --output hf --verify
+	@echo "outputs under examples/quickstart/: out/ (documents, removed, stats.json, report.html), tok/ (tokenizer), mix/ (token shards, manifest.json), runs/tiny/ (checkpoints, metrics.jsonl, tb/), hf/ (the model for transformers)"
 
 test: setup
 	# tests/test_report.py opens report.html in headless Chromium (Debian's package; skipped where absent).
@@ -44,4 +45,4 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) examples/quickstart/dump examples/quickstart/out examples/quickstart/tok \
-		examples/quickstart/mix examples/quickstart/runs .pytest_cache
+		examples/quickstart/mix examples/quickstart/runs examples/quickstart/hf .pytest_cache

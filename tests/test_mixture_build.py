@@ -72,6 +72,7 @@ def test_mixture_shares_epochs_validation_determinism_and_resume(setup):
     for name, w in (("books", 0.5), ("news", 0.3), ("zh", 0.2)):
         s = m["sources"][name]
         assert abs(s["realised_share"] - w) < 0.005, (name, s)
+        assert s["train"]["tokens"] == s["planned_tokens"], (name, s)  # quotas are met exactly
     assert m["sources"]["news"]["epochs"] > 1.5  # upsampled, and the manifest says so
     assert m["sources"]["books"]["epochs"] < 1.0  # downsampled
     assert len(m["train"]["shards"]) >= 2 and m["validation"]["shards"]
@@ -96,6 +97,20 @@ def test_mixture_shares_epochs_validation_determinism_and_resume(setup):
     assert {p: p.stat().st_mtime_ns for p in (d / "mixA" / "_state" / "encoded").rglob("*.parquet")} == encoded
     build_mixture(load_mixture_config(write_yaml(d, "mixB")))
     assert shard_bytes(d / "mixB") == first
+
+
+def test_a_long_document_does_not_overshoot_the_quota(setup):
+    """A downsampled source whose sample ends on a long page: the page is cut at the quota instead
+    of adding its whole length (a 378k-character forum listing once made a mix 5x its size)."""
+    d = setup
+    news = shared("text", "en", "lee_news_background.cor").read_text().splitlines()
+    write_docs(d / "long", "long", [" ".join(news[:200])] + [n for n in news[200:] if n.strip()])
+    cfg = {"tokenizer": "tok", "output": "mixLong", "total_tokens": 3000, "seq_len": 128, "seed": 3,
+           "validation": {"fraction": 0.01}, "sources": [{"name": "long", "path": "long", "weight": 1.0}]}
+    (d / "mixLong.yaml").write_text(json.dumps(cfg))
+    m = build_mixture(load_mixture_config(d / "mixLong.yaml"))
+    assert m["train"]["sources"]["long"]["tokens"] == 3000
+    assert sum(s["tokens"] for s in m["train"]["shards"]) == 3000
 
 
 def test_cap_fail_and_dry_run(setup):

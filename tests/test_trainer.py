@@ -42,6 +42,24 @@ def make_mixture(folder: Path, n_docs=400, seed=0, seq_len=32) -> Path:
     return folder
 
 
+def torchrun_two(cfg: TrainConfig, tmp_path: Path, name: str) -> None:
+    """`cfg` under torchrun: 2 gloo ranks on loopback. A hang fails with what the ranks printed."""
+    import socket
+
+    (tmp_path / f"{name}.yaml").write_text(json.dumps(cfg.model_dump(mode="json")))  # JSON is YAML
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
+           "--master_port", str(port), "-m", "corpusmill.trainer.train", str(tmp_path / f"{name}.yaml")]
+    try:
+        r = subprocess.run(cmd, cwd=REPO, env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True,
+                           text=True, timeout=300)
+    except subprocess.TimeoutExpired as e:
+        pytest.fail(f"torchrun on port {port} did not finish in 300 s: {str(e.stderr or '')[-3000:]}")
+    assert r.returncode == 0, r.stderr[-3000:]
+
+
 def tiny_cfg(tmp_path, out="run", objective="causal", **train) -> TrainConfig:
     mix = tmp_path / "mix"
     if not (mix / "manifest.json").exists():
@@ -199,19 +217,10 @@ def test_torchrun_two_ranks_match_one(tmp_path, objective):
     """2 gloo ranks x micro 2 vs 1 rank x micro 4 at the same global batch: same samples (mlm: same
     masks, and the loss divides by the masked count of the whole global batch), same gradients up
     to float reduction order. Tolerance: 1e-4 relative per step over 10 steps."""
-    import socket
     one = tiny_cfg(tmp_path, "one", objective, steps=10, eval_every=5)
     two = tiny_cfg(tmp_path, "two", objective, steps=10, eval_every=5, micro_batch_size=2)
     train(one)
-    (tmp_path / "two.yaml").write_text(json.dumps(two.model_dump(mode="json")))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    torchrun = [sys.executable, "-m", "torch.distributed.run"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    subprocess.run([*torchrun, "--nproc_per_node", "2", "--master_addr", "127.0.0.1", "--master_port", str(port),
-                    "-m", "corpusmill.trainer.train", str(tmp_path / "two.yaml")],
-                   cwd=REPO, check=True, env=env, capture_output=True, timeout=300)
+    torchrun_two(two, tmp_path, "two")
     la, lb = loss_by_step(Path(one.output) / "metrics.jsonl"), loss_by_step(Path(two.output) / "metrics.jsonl")
     assert len(la) == len(lb) == 10
     for s in la:

@@ -1,11 +1,6 @@
 """train.parallel: fsdp (FSDP2 fully_shard per Block and root) on CPU with gloo: 2 ranks match 1 at
 the same global batch, and checkpoints interchange between FSDP and one process both ways."""
-import json
-import os
 import shutil
-import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,19 +9,7 @@ from pydantic import ValidationError
 from corpusmill.trainer.config import TrainSpec
 from corpusmill.trainer.metrics import loss_by_step, read_metrics
 from corpusmill.trainer.train import train
-from test_trainer import REPO, tiny_cfg
-
-
-def _torchrun(cfg, tmp_path, name):
-    (tmp_path / f"{name}.yaml").write_text(json.dumps(cfg.model_dump(mode="json")))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr",
-                        "127.0.0.1", "--master_port", str(port), "-m", "corpusmill.trainer.train",
-                        str(tmp_path / f"{name}.yaml")],
-                       cwd=REPO, env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr[-3000:]
+from test_trainer import tiny_cfg, torchrun_two
 
 
 def _resume_from(cfg, ckpt: Path):
@@ -52,7 +35,7 @@ def test_fsdp_two_ranks_match_one_and_checkpoints_interchange(tmp_path):
     one = tiny_cfg(tmp_path, "one", steps=10, eval_every=5, ckpt_every=5)
     two = tiny_cfg(tmp_path, "two", steps=10, eval_every=5, ckpt_every=5, micro_batch_size=2, parallel="fsdp")
     train(one)
-    _torchrun(two, tmp_path, "two")
+    torchrun_two(two, tmp_path, "two")
     la, lb = loss_by_step(Path(one.output) / "metrics.jsonl"), loss_by_step(Path(two.output) / "metrics.jsonl")
     assert len(la) == len(lb) == 10 and all(lb[s] == pytest.approx(la[s], rel=1e-5) for s in la)
     rows = read_metrics(Path(two.output) / "metrics.jsonl")
@@ -65,7 +48,7 @@ def test_fsdp_two_ranks_match_one_and_checkpoints_interchange(tmp_path):
     train(from_fsdp)
     to_fsdp = _resume_from(tiny_cfg(tmp_path, "to_fsdp", steps=15, eval_every=0, micro_batch_size=2,
                                     parallel="fsdp"), Path(one.output) / ck)
-    _torchrun(to_fsdp, tmp_path, "to_fsdp")
+    torchrun_two(to_fsdp, tmp_path, "to_fsdp")
     lr_ = loss_by_step(Path(tmp_path / "ref") / "metrics.jsonl")
     assert sorted(lr_) == list(range(11, 16)) and ref["step"] == 15
     for other in (from_fsdp, to_fsdp):

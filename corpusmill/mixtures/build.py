@@ -60,13 +60,16 @@ class EncodedSource:
     def train_tokens(self) -> int:
         return int(self.lengths[~self.is_val].sum())
 
-    def threshold(self, tokens_needed: int) -> np.uint64:
-        """The key below which the train documents add up to tokens_needed (one more document at most)."""
+    def threshold(self, tokens_needed: int) -> tuple[np.uint64, int]:
+        """The sample of a fractional epoch: train documents in key order up to tokens_needed. Returns
+        the last document's key and how many of its tokens to keep, so the quota is met exactly (a
+        long web page would otherwise overshoot it by its whole length)."""
         train = np.flatnonzero(~self.is_val)
         order = train[np.argsort(self.order_key[train], kind="stable")]
         cum = np.cumsum(self.lengths[order])
-        k = int(np.searchsorted(cum, tokens_needed))
-        return self.order_key[order[min(k, len(order) - 1)]] if tokens_needed > 0 else np.uint64(0)
+        k = min(int(np.searchsorted(cum, tokens_needed)), len(order) - 1)
+        before = int(cum[k - 1]) if k else 0
+        return self.order_key[order[k]], min(int(self.lengths[order[k]]), tokens_needed - before)
 
     def iter_docs(self):
         """(row, tokens) in file order."""
@@ -136,12 +139,14 @@ def _train_docs(sources: dict[str, EncodedSource], plans: list[SourcePlan]):
     for p in plans:
         src = sources[p.name]
         full, rest = divmod(p.quota_tokens, src.train_tokens)
-        thr = src.threshold(rest) if rest else None
+        thr, keep = src.threshold(rest) if rest else (None, 0)
         for epoch in range(int(full) + (1 if rest else 0)):
             partial = epoch == full
             for row, tokens in src.iter_docs():
                 if src.is_val[row] or (partial and src.order_key[row] > thr):
                     continue
+                if partial and src.order_key[row] == thr:
+                    tokens = tokens[:keep]  # the sample's last document, cut to the quota
                 yield p.name, epoch, tokens
 
 
