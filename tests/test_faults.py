@@ -94,6 +94,7 @@ def test_mix_killed_at_each_point_resumes_to_identical_shards(tmp_path):
     assert shard_bytes(d / "out") == shard_bytes(d / "ref") and len(shard_bytes(d / "ref")) >= 4
     got, ref = (json.loads((d / n / "manifest.json").read_text()) for n in ("out", "ref"))
     assert got["sources"] == ref["sources"] and got["train"] == ref["train"]
+    assert not list((d / "out").rglob("*.tmp*"))  # the killed runs' temp shards are gone
 
 
 def test_train_killed_at_each_point_resumes_bit_identical(tmp_path):

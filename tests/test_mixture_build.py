@@ -113,6 +113,20 @@ def test_a_long_document_does_not_overshoot_the_quota(setup):
     assert sum(s["tokens"] for s in m["train"]["shards"]) == 3000
 
 
+def test_sample_meets_every_quota_exactly_also_with_tied_keys():
+    """Ids repeat across shards that number from 0, so sampling keys can tie: still exact."""
+    from corpusmill.mixtures.build import EncodedSource
+
+    src = object.__new__(EncodedSource)
+    src.lengths = np.array([5, 7, 3, 10, 0, 4])
+    src.is_val = np.array([False, False, False, False, False, True])
+    src.order_key = np.array([10, 10, 30, 20, 20, 5], dtype=np.uint64)
+    for quota in range(1, 26):
+        take = src.sample(quota)
+        assert take.sum() == quota and (take <= src.lengths).all() and take[5] == 0, (quota, take)
+        assert ((take > 0) & (take < src.lengths)).sum() <= 1  # at most one document is cut
+
+
 def test_cap_fail_and_dry_run(setup):
     d = setup
     y = write_yaml(d, "mixC", on_cap="fail", total_tokens=2_000_000)

@@ -43,20 +43,16 @@ def make_mixture(folder: Path, n_docs=400, seed=0, seq_len=32) -> Path:
 
 
 def torchrun_two(cfg: TrainConfig, tmp_path: Path, name: str) -> None:
-    """`cfg` under torchrun: 2 gloo ranks on loopback. A hang fails with what the ranks printed."""
-    import socket
-
+    """`cfg` under torchrun: 2 gloo ranks on loopback. The rendezvous binds port 0 itself (no race with
+    other processes for a port picked in advance). A hang fails with what the ranks printed."""
     (tmp_path / f"{name}.yaml").write_text(json.dumps(cfg.model_dump(mode="json")))  # JSON is YAML
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
-           "--master_port", str(port), "-m", "corpusmill.trainer.train", str(tmp_path / f"{name}.yaml")]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--rdzv-backend", "c10d",
+           "--rdzv-endpoint", "127.0.0.1:0", "-m", "corpusmill.trainer.train", str(tmp_path / f"{name}.yaml")]
     try:
         r = subprocess.run(cmd, cwd=REPO, env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True,
                            text=True, timeout=300)
     except subprocess.TimeoutExpired as e:
-        pytest.fail(f"torchrun on port {port} did not finish in 300 s: {str(e.stderr or '')[-3000:]}")
+        pytest.fail(f"torchrun did not finish in 300 s: {str(e.stderr or '')[-3000:]}")
     assert r.returncode == 0, r.stderr[-3000:]
 
 
@@ -229,3 +225,16 @@ def test_torchrun_two_ranks_match_one(tmp_path, objective):
     assert start[0]["world_size"] == 2
     va, vb = ([r["loss"] for r in read_metrics(Path(c.output) / "metrics.jsonl") if r["kind"] == "val"] for c in (one, two))
     assert len(va) == len(vb) == 2 and vb == pytest.approx(va, rel=1e-4)
+
+
+def test_cli_refuses_a_file_that_is_not_a_checkpoint(tmp_path):
+    from click.testing import CliRunner
+
+    from corpusmill.cli import main
+
+    junk = tmp_path / "step-00000001.pt"
+    junk.write_bytes(b"not a checkpoint at all")
+    for args in (["generate", str(junk)], ["export", str(junk), "-o", str(tmp_path / "hf")]):
+        r = CliRunner().invoke(main, args)
+        assert r.exit_code == 1 and "not a corpusmill checkpoint" in r.output, (args, r.output)
+    assert not (tmp_path / "hf").exists()

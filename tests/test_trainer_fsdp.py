@@ -54,3 +54,17 @@ def test_fsdp_two_ranks_match_one_and_checkpoints_interchange(tmp_path):
     for other in (from_fsdp, to_fsdp):
         lo = loss_by_step(Path(other.output) / "metrics.jsonl")
         assert sorted(lo) == sorted(lr_) and all(lo[s] == pytest.approx(lr_[s], rel=1e-5) for s in lr_), other.output
+
+
+@pytest.mark.slow
+def test_fsdp_mlm_two_ranks_match_one(tmp_path):
+    """The encoder under FSDP: its head is a slice of the sharded embedding (tied, no [MASK] logit)."""
+    one = tiny_cfg(tmp_path, "one", "mlm", steps=8, eval_every=4)
+    two = tiny_cfg(tmp_path, "two", "mlm", steps=8, eval_every=4, micro_batch_size=2, parallel="fsdp")
+    train(one)
+    torchrun_two(two, tmp_path, "two")
+    la, lb = loss_by_step(Path(one.output) / "metrics.jsonl"), loss_by_step(Path(two.output) / "metrics.jsonl")
+    assert len(la) == len(lb) == 8 and all(lb[s] == pytest.approx(la[s], rel=1e-5) for s in la)
+    va, vb = ([r["loss"] for r in read_metrics(Path(c.output) / "metrics.jsonl") if r["kind"] == "val"]
+              for c in (one, two))
+    assert len(va) == 2 and vb == pytest.approx(va, rel=1e-5)

@@ -60,16 +60,18 @@ class EncodedSource:
     def train_tokens(self) -> int:
         return int(self.lengths[~self.is_val].sum())
 
-    def threshold(self, tokens_needed: int) -> tuple[np.uint64, int]:
-        """The sample of a fractional epoch: train documents in key order up to tokens_needed. Returns
-        the last document's key and how many of its tokens to keep, so the quota is met exactly (a
-        long web page would otherwise overshoot it by its whole length)."""
+    def sample(self, tokens_needed: int) -> np.ndarray:
+        """A fractional epoch: tokens to take per row (0: not sampled), train documents in key order
+        (ties by row) up to tokens_needed; the last one is cut so the quota is met exactly (a long web
+        page would otherwise overshoot it by its whole length). The cut document loses its EOS."""
         train = np.flatnonzero(~self.is_val)
         order = train[np.argsort(self.order_key[train], kind="stable")]
         cum = np.cumsum(self.lengths[order])
         k = min(int(np.searchsorted(cum, tokens_needed)), len(order) - 1)
-        before = int(cum[k - 1]) if k else 0
-        return self.order_key[order[k]], min(int(self.lengths[order[k]]), tokens_needed - before)
+        take = np.zeros(len(self.lengths), dtype=np.int64)
+        take[order[:k]] = self.lengths[order[:k]]
+        take[order[k]] = min(int(self.lengths[order[k]]), tokens_needed - (int(cum[k - 1]) if k else 0))
+        return take
 
     def iter_docs(self):
         """(row, tokens) in file order."""
@@ -120,7 +122,9 @@ def build_mixture(cfg: MixtureConfig, *, dry_run: bool = False, ray_address=None
     if dry_run:
         return {"plan": [p.to_dict() for p in plans], "dry_run": True}
     meta = ShardMeta(tok.vocab_size, tok.bos_id, tok.eos_id, tok.sha256)
-    for old in out.glob("*.arrow"):
+    # the manifest goes first: a run killed below must not leave it naming shards being rewritten
+    (out / "manifest.json").unlink(missing_ok=True)
+    for old in [*out.glob("*.arrow"), *out.glob("*.arrow.tmp-*")]:  # the latter: a killed run's
         old.unlink()
     planned = sum(p.quota_tokens for p in plans)
     log.info("mix: writing %s planned train tokens from %d sources to %s", f"{planned:,}", len(plans), out)
@@ -139,15 +143,13 @@ def _train_docs(sources: dict[str, EncodedSource], plans: list[SourcePlan]):
     for p in plans:
         src = sources[p.name]
         full, rest = divmod(p.quota_tokens, src.train_tokens)
-        thr, keep = src.threshold(rest) if rest else (None, 0)
+        take = src.sample(rest) if rest else None
         for epoch in range(int(full) + (1 if rest else 0)):
             partial = epoch == full
             for row, tokens in src.iter_docs():
-                if src.is_val[row] or (partial and src.order_key[row] > thr):
+                if src.is_val[row] or (partial and take[row] == 0):
                     continue
-                if partial and src.order_key[row] == thr:
-                    tokens = tokens[:keep]  # the sample's last document, cut to the quota
-                yield p.name, epoch, tokens
+                yield p.name, epoch, tokens[:take[row]] if partial else tokens
 
 
 def _val_docs(sources: dict[str, EncodedSource]):
@@ -171,31 +173,37 @@ def _write_shards(out: Path, split: str, meta: ShardMeta, shard_tokens: int, doc
     def flush():
         if buf:
             writer.write(buf, srcs)
+            advance(sum(map(len, buf)))
             buf.clear()
             srcs.clear()
 
-    for name, epoch, tokens in docs:
-        if writer is None:
-            writer = ShardWriter(out / f"{split}-{len(shards):05d}.arrow", meta)
-        buf.append(tokens)
-        srcs.append(name)
-        c = counts.setdefault(name, {"documents": 0, "tokens": 0, "epochs_started": 0})
-        c["documents"] += 1
-        c["tokens"] += len(tokens)
-        c["epochs_started"] = max(c["epochs_started"], epoch + 1)
-        if len(buf) >= 1024:
-            advance(sum(map(len, buf)))
-            flush()
-        if writer.tokens + sum(map(len, buf)) >= shard_tokens:
-            flush()
-            writer.close()
-            shards.append({"file": writer.path.name, "documents": writer.documents, "tokens": writer.tokens})
-            writer = None
-            kill_point(f"mix.{split}_shard")
-    if writer is not None:
+    def close():
         flush()
         writer.close()
         shards.append({"file": writer.path.name, "documents": writer.documents, "tokens": writer.tokens})
+
+    try:
+        for name, epoch, tokens in docs:
+            if writer is None:
+                writer = ShardWriter(out / f"{split}-{len(shards):05d}.arrow", meta)
+            buf.append(tokens)
+            srcs.append(name)
+            c = counts.setdefault(name, {"documents": 0, "tokens": 0, "epochs_started": 0})
+            c["documents"] += 1
+            c["tokens"] += len(tokens)
+            c["epochs_started"] = max(c["epochs_started"], epoch + 1)
+            if len(buf) >= 1024:
+                flush()
+            if writer.tokens + sum(map(len, buf)) >= shard_tokens:
+                close()
+                writer = None
+                kill_point(f"mix.{split}_shard")
+        if writer is not None:
+            close()
+    except BaseException:
+        if writer is not None:  # no temp shard left behind by an error
+            writer.abort()
+        raise
     return {"shards": shards, "sources": counts}
 
 

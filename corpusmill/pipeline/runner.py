@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Callable
 
 import ray
 from ray.util import ActorPool
@@ -46,7 +45,7 @@ def check_config(cfg: BuildConfig) -> tuple[list[Part], list[str], list[Stage]]:
 
 
 def run_build(cfg: BuildConfig, *, fresh: bool = False, ray_address: str | None = None,
-              num_cpus: int | None = None, on_progress: Callable[[int, int, dict], None] | None = None) -> dict:
+              num_cpus: int | None = None) -> dict:
     t0 = time.perf_counter()
     parts, stage_order, stages = check_config(cfg)
     out = Output(cfg.output)
@@ -63,8 +62,6 @@ def run_build(cfg: BuildConfig, *, fresh: bool = False, ray_address: str | None 
     todo = [p for p in parts if p.part_id not in done]
     global_stages = [s for s in stages if isinstance(s, GlobalStage)]
     failed: list[dict] = []
-    if on_progress:
-        on_progress(len(done), len(parts), {})
     pending = [g for g in global_stages if not out.global_done(g.name)]
     log.info("build: %d parts from %d inputs (%d finished earlier); stages %s -> %s", len(parts),
              len(cfg.inputs), len(done), ", ".join(s.name for s in stages), out.root)
@@ -72,7 +69,7 @@ def run_build(cfg: BuildConfig, *, fresh: bool = False, ray_address: str | None 
         with ray_session(ray_address or cfg.ray.address, num_cpus or cfg.ray.num_cpus) as cpus:
             log.debug("ray: %d CPUs (%s)", cpus, ray_address or cfg.ray.address or "embedded")
             if todo:
-                failed = _run_parts(cfg, todo, len(parts), cpus, on_progress)
+                failed = _run_parts(cfg, todo, len(parts), cpus)
             for g in pending if not failed else []:  # global stages need every part
                 log.info("%s: over all %d parts", g.name, len(parts))
                 g.setup()
@@ -106,8 +103,7 @@ def _write_report(root) -> None:
                     type(e).__name__, e, root)
 
 
-def _run_parts(cfg: BuildConfig, todo: list[Part], total: int, cpus: int,
-               on_progress: Callable[[int, int, dict], None] | None) -> list[dict]:
+def _run_parts(cfg: BuildConfig, todo: list[Part], total: int, cpus: int) -> list[dict]:
     """The per-part phase on one actor per CPU; returns the parts that failed."""
     worker_cls = ray.remote(num_cpus=1)(PartProcessor)
     cfg_dict = cfg.model_dump(mode="json")
@@ -123,8 +119,6 @@ def _run_parts(cfg: BuildConfig, todo: list[Part], total: int, cpus: int,
                     failed.append(result)
                     log.warning("part failed: %s: %s", result.get("file"), result["failed"])
                 advance(note=f"{docs:,} docs")
-                if on_progress:
-                    on_progress(done, total, result)
                 kill_point("build.part")
     finally:
         for a in actors:

@@ -110,8 +110,9 @@ def train(inputs, output, vocab_size, model_type, sample_bytes, seed, stratify, 
     except _errors() as e:
         raise click.ClickException(str(e)) from None
     report = card.pop("fertility_report")
-    if report and not quiet():
-        click.echo(report, err=True)
+    if report:
+        if not quiet():
+            click.echo(report, err=True)
     elif not no_fertility:
         click.echo(f"no fertility report: no document fell in the held-out {heldout_fraction:.1%} "
                    "(raise --heldout-fraction)", err=True)

@@ -68,8 +68,17 @@ def remove_stale_temps(folder: str | Path) -> int:
     return len(stale)
 
 
+class CheckpointError(ValueError):
+    pass
+
+
 def load(path: str | Path, map_location="cpu") -> dict:
-    return torch.load(path, map_location=map_location, weights_only=True)
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except (OSError, EOFError) as e:
+        raise CheckpointError(f"{path}: cannot read it ({e})") from e
+    except Exception as e:  # torch.load fails in many ways on a file that is not one of ours
+        raise CheckpointError(f"{path}: not a corpusmill checkpoint ({type(e).__name__}: {e})") from e
 
 
 def resolve(run_or_ckpt: str | Path) -> Path:

@@ -79,7 +79,7 @@ def export(run_or_ckpt, output, dtype, tokenizer, verify) -> None:
 
     try:
         out = run(run_or_ckpt, output, dtype, tokenizer)
-    except (ExportError, TokenizerError, FileNotFoundError) as e:
+    except (ExportError, TokenizerError, ValueError, FileNotFoundError, FileExistsError, NotADirectoryError) as e:
         raise click.ClickException(str(e)) from None
     if verify:
         import torch
@@ -91,3 +91,6 @@ def export(run_or_ckpt, output, dtype, tokenizer, verify) -> None:
         except ImportError as e:
             raise click.ClickException(f"--verify needs transformers ({e}): pip install 'corpusmill[hf]'") from None
     click.echo(json.dumps(out))
+    # float32 must match to rounding; a half-precision export differs by its rounding, so it is only reported
+    if verify and dtype == "float32" and out["max_abs_logit_diff"] > 1e-4:
+        raise click.ClickException(f"logits differ from ours by {out['max_abs_logit_diff']:.3g} (> 1e-4)")

@@ -56,7 +56,7 @@ class TrainSpec(_Strict):
     betas: tuple[float, float] = Field((0.9, 0.95), description="AdamW betas.")
     grad_clip: float = Field(1.0, ge=0, description="Global grad-norm clip; 0 disables.")
     dropout: float = Field(0.0, ge=0, lt=1, description="Dropout probability.")
-    seed: int = Field(0, description="Seeds init, dropout and the data order.")
+    seed: int = Field(0, ge=0, description="Seeds init, dropout and the data order.")
     eval_every: int = Field(100, ge=0, description="Validation every N steps (0: never).")
     eval_batches: int = Field(10, ge=1, description="Micro batches per rank per validation.")
     ckpt_every: int = Field(100, ge=0, description="Checkpoint every N steps (0: only at the end).")

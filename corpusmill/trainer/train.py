@@ -8,13 +8,14 @@ import math
 import os
 import sys
 import time
-from contextlib import nullcontext
+from contextlib import ExitStack, nullcontext
 from pathlib import Path
 
 import torch
 import torch.distributed as dist
 
 from corpusmill.console import log as console
+from corpusmill.console import task
 from corpusmill.faults import kill_point
 from corpusmill.trainer import checkpoint as ckpt
 from corpusmill.trainer.config import SpikeSpec, TrainConfig, TrainSpec, load_train_config
@@ -183,74 +184,80 @@ def train(cfg: TrainConfig, *, stop_after: int | None = None, batch_hook=None) -
     peak, fpt = peak_flops(device), raw.flops_per_token()
     masking = (mconf.causal, spec.seed, mconf.vocab_size, mconf.mask_id, m.mask_prob)
     tokens_per_step = global_batch * T
-    bar = _progress(master and spec.progress, spec.steps, st["step"])
+    bars = ExitStack()  # a progress bar on rank 0 at a terminal (console.task draws nothing elsewhere)
+    advance = bars.enter_context(task("train", total=spec.steps, unit="steps")) if master and spec.progress else None
+    if advance:
+        advance(completed=st["step"])
     first = last = None
     t_total, steps_run, val = 0.0, 0, None
-    while st["step"] < spec.steps and (stop_after is None or st["step"] < stop_after):
-        t0 = time.perf_counter()
-        lr = lr_at(st["step"], spec) * st["lr_scale"]
-        for g in opt.param_groups:
-            g["lr"] = lr
-        batch = data.train_batch(st["consumed"], global_batch, rank, world)
-        if batch_hook is not None:
-            batch = batch_hook(st["consumed"], batch)
-        inp, tgt = (torch.from_numpy(a).to(device, non_blocking=True)
-                    for a in examples(batch, st["consumed"] + rank * per_rank, *masking, TRAIN))
-        # the loss is a mean over every predicted token of the global batch (mlm: the count varies
-        # per micro batch and rank), so sums are scaled by world / count (DDP averages over ranks)
-        scale = world / max(1, _all_sum((tgt != IGNORE).sum(), world).item())
-        loss_sum = torch.zeros((), device=device)
-        for i in range(accum):
-            sl = slice(i * micro, (i + 1) * micro)
-            with grad_sync(model, raw, fsdp, world, last=i == accum - 1):
-                with autocast():
-                    _, loss = model(inp[sl], tgt[sl], reduction="sum")
-                loss = loss * scale
-                loss.backward()
-            loss_sum += loss.detach()
-        loss_v = _all_mean(loss_sum, world).item()
-        gn = torch.nn.utils.clip_grad_norm_(raw.parameters(), spec.grad_clip if spec.grad_clip > 0 else float("inf"))
-        gn_v = (gn.full_tensor() if hasattr(gn, "full_tensor") else gn).item()  # FSDP: a DTensor
-        reason = detector.check(loss_v, gn_v)
-        if reason is not None:
+    try:
+        while st["step"] < spec.steps and (stop_after is None or st["step"] < stop_after):
+            t0 = time.perf_counter()
+            lr = lr_at(st["step"], spec) * st["lr_scale"]
+            for g in opt.param_groups:
+                g["lr"] = lr
+            batch = data.train_batch(st["consumed"], global_batch, rank, world)
+            if batch_hook is not None:
+                batch = batch_hook(st["consumed"], batch)
+            inp, tgt = (torch.from_numpy(a).to(device, non_blocking=True)
+                        for a in examples(batch, st["consumed"] + rank * per_rank, *masking, TRAIN))
+            # the loss is a mean over every predicted token of the global batch (mlm: the count varies
+            # per micro batch and rank), so sums are scaled by world / count (DDP averages over ranks)
+            # causal: every position is a target, no need to count (an all-reduce and a host sync)
+            count = tokens_per_step if mconf.causal else _all_sum((tgt != IGNORE).sum(), world).item()
+            scale = world / max(1, count)
+            loss_sum = torch.zeros((), device=device)
+            for i in range(accum):
+                sl = slice(i * micro, (i + 1) * micro)
+                with grad_sync(model, raw, fsdp, world, last=i == accum - 1):
+                    with autocast():
+                        _, loss = model(inp[sl], tgt[sl], reduction="sum")
+                    loss = loss * scale
+                    loss.backward()
+                loss_sum += loss.detach()
+            loss_v = _all_mean(loss_sum, world).item()
+            gn = torch.nn.utils.clip_grad_norm_(raw.parameters(), spec.grad_clip if spec.grad_clip > 0 else float("inf"))
+            gn_v = (gn.full_tensor() if hasattr(gn, "full_tensor") else gn).item()  # FSDP: a DTensor
+            reason = detector.check(loss_v, gn_v)
+            if reason is not None:
+                opt.zero_grad(set_to_none=True)
+                _recover(st, cfg.spike, ckdir, restore, global_batch, log, reason, loss_v)
+                detector.history = list(st["history"])
+                continue
+            opt.step()
             opt.zero_grad(set_to_none=True)
-            _recover(st, cfg.spike, ckdir, restore, global_batch, log, reason, loss_v)
-            detector.history = list(st["history"])
-            continue
-        opt.step()
-        opt.zero_grad(set_to_none=True)
-        detector.add(loss_v)
-        st["history"] = detector.history
-        st["step"] += 1
-        st["consumed"] += global_batch
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        dt = time.perf_counter() - t0
-        t_total, steps_run = t_total + dt, steps_run + 1
-        first = loss_v if first is None else first
-        last = loss_v
-        tps = tokens_per_step / dt
-        row = dict(kind="train", step=st["step"], loss=loss_v, grad_norm=gn_v, lr=lr, tokens_per_s=round(tps, 1),
-                   consumed=st["consumed"], tokens=st["consumed"] * T)
-        if peak:
-            row["mfu"] = round(fpt * tps / world / peak, 4)
-        if device.type == "cuda":
-            row["peak_mem_gb"] = round(torch.cuda.max_memory_allocated(device) / 1e9, 3)
-        log.write(**row)
-        if spec.eval_every and (st["step"] % spec.eval_every == 0 or st["step"] == spec.steps):
-            val = evaluate(raw, data, spec, rank, world, device, autocast, masking)
-            if val is not None:
-                log.write(kind="val", step=st["step"], loss=val, ppl=math.exp(min(val, 50)))
-                if master:
-                    console.info("step %d: train loss %.4f, validation loss %.4f (ppl %.2f)", st["step"], loss_v,
-                                 val, math.exp(min(val, 50)))
-        if spec.ckpt_every and st["step"] % spec.ckpt_every == 0 or st["step"] == spec.steps:
-            save()
-        if bar:
-            bar[0].update(bar[1], completed=st["step"], description=f"loss {loss_v:.3f}")
-        kill_point("train.step")
-    if bar:
-        bar[0].stop()
+            detector.add(loss_v)
+            st["history"] = detector.history
+            st["step"] += 1
+            st["consumed"] += global_batch
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            dt = time.perf_counter() - t0
+            t_total, steps_run = t_total + dt, steps_run + 1
+            first = loss_v if first is None else first
+            last = loss_v
+            tps = tokens_per_step / dt
+            row = dict(kind="train", step=st["step"], loss=loss_v, grad_norm=gn_v, lr=lr, tokens_per_s=round(tps, 1),
+                       consumed=st["consumed"], tokens=st["consumed"] * T)
+            if peak:
+                row["mfu"] = round(fpt * tps / world / peak, 4)
+            if device.type == "cuda":
+                row["peak_mem_gb"] = round(torch.cuda.max_memory_allocated(device) / 1e9, 3)
+            log.write(**row)
+            if spec.eval_every and (st["step"] % spec.eval_every == 0 or st["step"] == spec.steps):
+                val = evaluate(raw, data, spec, rank, world, device, autocast, masking)
+                if val is not None:
+                    log.write(kind="val", step=st["step"], loss=val, ppl=math.exp(min(val, 50)))
+                    if master:
+                        console.info("step %d: train loss %.4f, validation loss %.4f (ppl %.2f)", st["step"], loss_v,
+                                     val, math.exp(min(val, 50)))
+            if spec.ckpt_every and st["step"] % spec.ckpt_every == 0 or st["step"] == spec.steps:
+                save()
+            if advance:
+                advance(completed=st["step"], note=f"loss {loss_v:.3f}")
+            kill_point("train.step")
+    finally:
+        bars.close()
     log.close()
     if master:
         console.info("train: step %d; checkpoints in %s, metrics.jsonl%s in %s", st["step"], ckdir,
@@ -298,18 +305,11 @@ def evaluate(model: GPT, data: MixtureData, spec: TrainSpec, rank, world, device
     return (_all_sum(total, world) / _all_sum(n, world).clamp(min=1)).item()
 
 
-def _progress(enabled: bool, total: int, done: int):
-    if not enabled or not sys.stderr.isatty():
-        return None
-    from rich.progress import Progress
-    p = Progress(transient=True)
-    task = p.add_task("train", total=total, completed=done)
-    p.start()
-    return p, task
-
-
 if __name__ == "__main__":  # torchrun --nproc_per_node N -m corpusmill.trainer.train train.yaml
     import json
+
+    from corpusmill.console import NORMAL, configure
+    configure(NORMAL)
     out = train(load_train_config(sys.argv[1]))
     if int(os.environ.get("RANK", 0)) == 0:
         print(json.dumps(out))
