@@ -263,10 +263,20 @@ def train(cfg: TrainConfig, *, stop_after: int | None = None, batch_hook=None) -
         console.info("train: step %d; checkpoints in %s, metrics.jsonl%s in %s", st["step"], ckdir,
                      " and tb/" if spec.tensorboard else "", out)
     if world > 1 and dist.is_initialized():
-        dist.destroy_process_group()
+        _shutdown_distributed()
     return {"step": st["step"], "first_loss": first, "last_loss": last, "val_loss": val,
             "recoveries": st["recoveries"], "lr_scale": st["lr_scale"],
             "tokens_per_s": tokens_per_step * steps_run / t_total if t_total else None}
+
+
+def _shutdown_distributed() -> None:
+    """Tear the process group down without a known gloo deadlock (pytorch#56297): the group's C++
+    destructor, run when the DDP/FSDP wrappers are freed, joins gloo's worker threads while holding
+    the GIL, and a worker still freeing the last collective's Python tensors needs the GIL. A barrier
+    and a GIL-free pause let the workers finish that first (a torchrun run once hung at exit here)."""
+    dist.barrier()
+    time.sleep(0.2)
+    dist.destroy_process_group()
 
 
 def _recover(st, spec: SpikeSpec, ckdir: Path, restore, global_batch: int, log, reason: str, loss: float) -> None:
