@@ -222,6 +222,15 @@ def test_jsonl_utf8_bom_is_not_a_bad_line(tmp_path):
     assert [x["text"] for x in got.docs] == ["first", "second"] and got.problems == []
 
 
+def test_jsonl_ids_past_64_bits_stay_exact(tmp_path):
+    """orjson reads integers past 64 bits as floats: two such ids became the same string."""
+    big = 2**70
+    (tmp_path / "a.jsonl").write_text(f'{{"id": {big}, "text": "a"}}\n{{"id": {big + 1}, "text": "b"}}\n'
+                                      '{"id": 1.5, "text": "c"}\n')
+    got = ingest(tmp_path / "a.jsonl", "jsonl")
+    assert [x["id"] for x in got.docs] == [str(big), str(big + 1), "1.5"] and got.problems == []
+
+
 @fuzz(250)
 @given(rows=st.lists(json_rows(), min_size=1, max_size=15), mutation=mutations, layer=st.sampled_from(["plain", "compressed"]),
        compression=st.sampled_from(["none", "gz", "zst", "bz2"]), split=st.floats(0.05, 1.2))

@@ -1,6 +1,7 @@
 """JSON Lines (.jsonl, .json, .ndjson; plain, .gz, .bz2, .zst): one document per line."""
 from __future__ import annotations
 
+import json
 from typing import Iterator
 
 import orjson
@@ -46,6 +47,8 @@ def read(part: Part, spec: InputSpec) -> Iterator[dict | Problem]:
                           f"field {spec.text_key!r} is {type(text).__name__}")
             continue
         doc_id = obj.get(spec.id_key) if spec.id_key else None
+        if isinstance(doc_id, float):  # orjson turns integers past 64 bits into floats: ids would collide
+            doc_id = json.loads(line.decode("utf-8", "replace")).get(spec.id_key)
         url = obj.get(spec.url_key) if spec.url_key else None
         yield record(part, pos, text=text, url=url if isinstance(url, str) else None,
                      doc_id=str(doc_id) if doc_id is not None else None)
