@@ -21,7 +21,7 @@ from corpusmill.mixtures.plan import SourcePlan, plan_quotas
 from corpusmill.mixtures.shards import ShardMeta, ShardWriter
 from corpusmill.mixtures.spec import MixtureConfig
 from corpusmill.pipeline.config import ConfigError
-from corpusmill.pipeline.output import atomic_write_text
+from corpusmill.pipeline.output import atomic_write_text, remove_temp_files
 
 ENCODED = "corpusmill-encoded/1"
 
@@ -124,8 +124,9 @@ def build_mixture(cfg: MixtureConfig, *, dry_run: bool = False, ray_address=None
     meta = ShardMeta(tok.vocab_size, tok.bos_id, tok.eos_id, tok.sha256)
     # the manifest goes first: a run killed below must not leave it naming shards being rewritten
     (out / "manifest.json").unlink(missing_ok=True)
-    for old in [*out.glob("*.arrow"), *out.glob("*.arrow.tmp-*")]:  # the latter: a killed run's
+    for old in out.glob("*.arrow"):
         old.unlink()
+    remove_temp_files(out, "*.arrow", recursive=False)  # a killed run's half-written shards
     planned = sum(p.quota_tokens for p in plans)
     log.info("mix: writing %s planned train tokens from %d sources to %s", f"{planned:,}", len(plans), out)
     train = _write_split(out, "train", meta, cfg.shard_tokens, _train_docs(sources, plans), planned)

@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from corpusmill.pipeline.output import TMP_MARK
+
 FORMAT_VERSION = "1"
 _META = "corpusmill."
 
@@ -54,7 +56,7 @@ class ShardWriter:
     def __init__(self, path: str | Path, meta: ShardMeta):
         self.path = Path(path)
         self.meta = meta
-        self.tmp = self.path.with_name(f"{self.path.name}.tmp-{uuid.uuid4().hex[:8]}")
+        self.tmp = self.path.with_name(f"{self.path.name}{TMP_MARK}{uuid.uuid4().hex[:8]}")
         self._sink = pa.OSFile(str(self.tmp), "wb")
         self._writer = pa.ipc.new_file(self._sink, meta.schema())
         self.documents = self.tokens = 0

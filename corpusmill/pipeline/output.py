@@ -76,9 +76,18 @@ class Output:
 
     def _remove_temp_files(self) -> None:
         """Leftovers of a killed run; their parts have no marker and will be redone."""
-        for p in self.root.rglob(f"*{TMP_MARK}*"):
-            if p.is_file():
-                p.unlink(missing_ok=True)
+        remove_temp_files(self.root)
+
+
+def remove_temp_files(folder: str | Path, name: str = "*", recursive: bool = True) -> int:
+    """Delete the temp files (NAME.tmp-XXXXXXXX) a killed run left under folder; returns how many."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return 0
+    found = [p for p in (folder.rglob if recursive else folder.glob)(f"{name}{TMP_MARK}*") if p.is_file()]
+    for p in found:
+        p.unlink(missing_ok=True)
+    return len(found)
 
 
 class PartFiles:

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from corpusmill.faults import kill_point
+from corpusmill.pipeline.output import TMP_MARK, remove_temp_files
 
 _NAME = re.compile(r"step-(\d+)\.pt$")
 
@@ -49,7 +50,7 @@ def save(folder: str | Path, step: int, state: dict, keep_last: int) -> Path:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"step-{step:08d}.pt"
-    tmp = folder / f".{path.name}.tmp-{uuid.uuid4().hex[:8]}"
+    tmp = folder / f".{path.name}{TMP_MARK}{uuid.uuid4().hex[:8]}"
     torch.save(state, tmp)
     with open(tmp, "rb") as f:  # the bytes reach the disk before the name points at them
         os.fsync(f.fileno())
@@ -62,10 +63,7 @@ def save(folder: str | Path, step: int, state: dict, keep_last: int) -> Path:
 
 def remove_stale_temps(folder: str | Path) -> int:
     """Half-written checkpoints a killed run left behind (never picked up: the name lacks .pt at the end)."""
-    stale = list(Path(folder).glob(".step-*.pt.tmp-*")) if Path(folder).is_dir() else []
-    for p in stale:
-        p.unlink(missing_ok=True)
-    return len(stale)
+    return remove_temp_files(folder, ".step-*.pt", recursive=False)
 
 
 class CheckpointError(ValueError):
