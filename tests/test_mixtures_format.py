@@ -100,3 +100,24 @@ def test_shards_open_in_hf_datasets_as_they_are(tmp_path, monkeypatch):
     p = write_shard(tmp_path / "train-00000.arrow", docs, ["web", "books", "web", "web", "books"])
     ds = datasets.load_dataset("arrow", data_files=str(p), split="train", cache_dir=str(tmp_path / "cache"))
     assert ds.num_rows == 5 and ds[2]["tokens"] == docs[2].tolist() and ds[1]["source"] == "books"
+
+
+def test_one_dictionary_per_shard_many_batches_three_sources(tmp_path):
+    """An Arrow IPC file allows one dictionary per field: batches whose sources differ used to
+    crash the writer ('Dictionary replacement detected') past 1,024 documents per shard."""
+    rng = np.random.default_rng(1)
+    names = ("web", "wiki", "books")
+    meta = ShardMeta(8000, 1, 2, "ab" * 32, sources=names)
+    docs = [rng.integers(0, 8000, size=rng.integers(1, 30)).astype(np.uint16) for _ in range(5000)]
+    # runs of one source longer than a batch: consecutive batches carry different name sets
+    sources = [names[(i // 1500) % 3] for i in range(5000)]
+    p = write_shard(tmp_path / "mixed.arrow", docs, sources, meta=meta, batch=1024)
+    s = Shard(p)
+    assert len(s) == 5000 and s.meta.sources == names
+    assert [s.source(i) for i in range(0, 5000, 499)] == [sources[i] for i in range(0, 5000, 499)]
+    with pa.ipc.open_file(str(p)) as r:
+        t = r.read_all()
+    assert t.column("source").combine_chunks().dictionary.to_pylist() == list(names)
+    assert {n: t.column("source").to_pylist().count(n) for n in names} == {n: sources.count(n) for n in names}
+    with pytest.raises(ValueError, match="not among the shard's sources"):
+        write_shard(tmp_path / "bad.arrow", docs[:2], ["web", "news"], meta=meta)

@@ -50,7 +50,7 @@ def nested_model(tp) -> type[BaseModel] | None:
 
 
 def _is_config_path(metadata: list) -> bool:
-    from corpusmill.pipeline.config import _resolve_against_config
+    from corpusmill.common.config import _resolve_against_config
 
     return any(isinstance(m, AfterValidator) and m.func is _resolve_against_config for m in metadata)
 

@@ -20,8 +20,8 @@ from corpusmill.faults import kill_point
 from corpusmill.mixtures.plan import SourcePlan, plan_quotas
 from corpusmill.mixtures.shards import ShardMeta, ShardWriter
 from corpusmill.mixtures.spec import MixtureConfig
-from corpusmill.pipeline.config import ConfigError
-from corpusmill.pipeline.output import atomic_write_text, remove_temp_files
+from corpusmill.common.config import ConfigError
+from corpusmill.common.files import atomic_write_text, remove_temp_files
 
 ENCODED = "corpusmill-encoded/1"
 
@@ -121,7 +121,7 @@ def build_mixture(cfg: MixtureConfig, *, dry_run: bool = False, ray_address=None
                         {s.name: s.max_epochs for s in cfg.sources}, cfg.total_tokens, cfg.on_cap)
     if dry_run:
         return {"plan": [p.to_dict() for p in plans], "dry_run": True}
-    meta = ShardMeta(tok.vocab_size, tok.bos_id, tok.eos_id, tok.sha256)
+    meta = ShardMeta(tok.vocab_size, tok.bos_id, tok.eos_id, tok.sha256, tuple(s.name for s in cfg.sources))
     # the manifest goes first: a run killed below must not leave it naming shards being rewritten
     (out / "manifest.json").unlink(missing_ok=True)
     for old in out.glob("*.arrow"):

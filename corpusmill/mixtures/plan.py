@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from corpusmill.pipeline.config import ConfigError
+from corpusmill.common.config import ConfigError
 
 
 @dataclass

@@ -1,22 +1,22 @@
 """Token shards: Arrow IPC *file* format, uncompressed, memory-mappable; one row per document.
 
     tokens: large_list<uint16 | uint32>     (uint16 when the vocabulary has < 65,536 pieces)
-    source: dictionary<int32, string>
-    schema metadata: corpusmill.format_version, dtype, vocab_size, bos_id, eos_id, tokenizer_sha256
+    source: dictionary<int32, string>   (one dictionary per file: the mixture's source names, fixed order)
+    schema metadata: corpusmill.format_version, dtype, vocab_size, bos_id, eos_id, tokenizer_sha256, sources
 
 Readable as they are by pyarrow (`pa.ipc.open_file`) and by HF `datasets` (Dataset.from_file).
 """
 from __future__ import annotations
 
+import json
 import os
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
-from corpusmill.pipeline.output import TMP_MARK
+from corpusmill.common.files import temp_path
 
 FORMAT_VERSION = "1"
 _META = "corpusmill."
@@ -28,6 +28,7 @@ class ShardMeta:
     bos_id: int
     eos_id: int
     tokenizer_sha256: str
+    sources: tuple[str, ...] = ()  # the dictionary of the `source` column; empty: the first batch's names
 
     @property
     def dtype(self) -> np.dtype:
@@ -37,7 +38,8 @@ class ShardMeta:
         value = pa.uint16() if self.dtype == np.uint16 else pa.uint32()
         meta = {f"{_META}format_version": FORMAT_VERSION, f"{_META}dtype": self.dtype.name,
                 f"{_META}vocab_size": str(self.vocab_size), f"{_META}bos_id": str(self.bos_id),
-                f"{_META}eos_id": str(self.eos_id), f"{_META}tokenizer_sha256": self.tokenizer_sha256}
+                f"{_META}eos_id": str(self.eos_id), f"{_META}tokenizer_sha256": self.tokenizer_sha256,
+                f"{_META}sources": json.dumps(list(self.sources))}
         return pa.schema([("tokens", pa.large_list(value)), ("source", pa.dictionary(pa.int32(), pa.string()))],
                          metadata=meta)
 
@@ -47,7 +49,7 @@ class ShardMeta:
         if m.get(f"{_META}format_version") != FORMAT_VERSION:
             raise ValueError(f"not a corpusmill token shard (format {m.get(f'{_META}format_version')!r})")
         return cls(int(m[f"{_META}vocab_size"]), int(m[f"{_META}bos_id"]), int(m[f"{_META}eos_id"]),
-                   m[f"{_META}tokenizer_sha256"])
+                   m[f"{_META}tokenizer_sha256"], tuple(json.loads(m.get(f"{_META}sources", "[]"))))
 
 
 class ShardWriter:
@@ -56,10 +58,14 @@ class ShardWriter:
     def __init__(self, path: str | Path, meta: ShardMeta):
         self.path = Path(path)
         self.meta = meta
-        self.tmp = self.path.with_name(f"{self.path.name}{TMP_MARK}{uuid.uuid4().hex[:8]}")
+        self.tmp = temp_path(self.path)
         self._sink = pa.OSFile(str(self.tmp), "wb")
         self._writer = pa.ipc.new_file(self._sink, meta.schema())
         self.documents = self.tokens = 0
+        # An Arrow IPC *file* holds one dictionary per field: every batch must use the same one.
+        self._names = list(meta.sources)
+        self._dictionary = pa.array(self._names, pa.string()) if self._names else None
+        self._codes = {n: i for i, n in enumerate(self._names)}
 
     def write(self, docs: list[np.ndarray], sources: list[str]) -> None:
         if not docs:
@@ -69,10 +75,22 @@ class ShardWriter:
         offsets = np.concatenate([[0], np.cumsum(lengths)])
         flat = np.concatenate([np.asarray(d, dtype=dtype) for d in docs]) if offsets[-1] else np.zeros(0, dtype)
         tokens = pa.LargeListArray.from_arrays(pa.array(offsets), pa.array(flat))
-        source = pa.array(sources, pa.string()).dictionary_encode()
+        source = self._encode_sources(sources)
         self._writer.write_batch(pa.record_batch([tokens, source], schema=self.meta.schema()))
         self.documents += len(docs)
         self.tokens += int(offsets[-1])
+
+    def _encode_sources(self, sources: list[str]) -> pa.DictionaryArray:
+        if self._dictionary is None:
+            self._names = sorted(set(sources))
+            self._dictionary = pa.array(self._names, pa.string())
+            self._codes = {n: i for i, n in enumerate(self._names)}
+        try:
+            codes = np.fromiter((self._codes[s] for s in sources), np.int32, len(sources))
+        except KeyError as e:
+            raise ValueError(f"{self.path.name}: source {e.args[0]!r} is not among the shard's sources "
+                             f"{self._names} (ShardMeta.sources must list every source)") from None
+        return pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), self._dictionary)
 
     def close(self) -> None:
         self._writer.close()

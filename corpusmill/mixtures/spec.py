@@ -4,10 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
-from corpusmill.pipeline.config import ConfigError, Strict, format_validation_error
+from corpusmill.common.config import ConfigError, Strict, load_yaml, resolve_path, validate
 
 
 class SourceSpec(Strict):
@@ -60,20 +59,12 @@ class MixtureConfig(Strict):
 
 def load_mixture_config(path: str | Path) -> MixtureConfig:
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text())
-        cfg = MixtureConfig.model_validate(raw)
-    except FileNotFoundError:
-        raise ConfigError(f"mixture file not found: {path}") from None
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: not valid YAML: {e}") from None
-    except ValidationError as e:
-        raise ConfigError(f"{path}: " + format_validation_error(e)) from None
+    cfg = validate(MixtureConfig, load_yaml(path, "mixture"), path)
     base = path.parent.resolve()
-    cfg.output = str(base / cfg.output) if not Path(cfg.output).is_absolute() else cfg.output
-    cfg.tokenizer = str(base / cfg.tokenizer) if not Path(cfg.tokenizer).is_absolute() else cfg.tokenizer
+    cfg.output = resolve_path(cfg.output, base)
+    cfg.tokenizer = resolve_path(cfg.tokenizer, base)
     for s in cfg.sources:
-        s.path = str(base / s.path) if "://" not in s.path and not Path(s.path).is_absolute() else s.path
+        s.path = resolve_path(s.path, base)
         if "://" not in s.path and not Path(s.path).exists():
             raise ConfigError(f"{path}: sources.{s.name}.path: {s.path} does not exist")
     return cfg

@@ -1,32 +1,19 @@
 """Pydantic models of build.yaml: validated before any work starts, unknown keys rejected."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, field_validator
+
+from corpusmill.common.config import (ConfigError, ConfigPath, Strict, format_validation_error, load_yaml,
+                                      resolve_path, validate)
+
+__all__ = ["BuildConfig", "ConfigError", "ConfigPath", "InputSpec", "Strict", "format_validation_error",
+           "load_build_config"]
 
 FORMATS = ("warc", "wet", "arc", "jsonl", "parquet", "text", "mediawiki")
 Format = Literal["warc", "wet", "arc", "jsonl", "parquet", "text", "mediawiki"]
-
-
-def _resolve_against_config(value: str, info: ValidationInfo) -> str:
-    base = (info.context or {}).get("base_dir")
-    if base and value and "://" not in value and not os.path.isabs(value):
-        return str(Path(base) / value)
-    return value
-
-
-# A file path in a stage's options: relative paths are relative to the YAML file, like inputs.
-ConfigPath = Annotated[str, AfterValidator(_resolve_against_config)]
-
-
-class Strict(BaseModel):
-    """Base of every config model: a typo'd key is an error, not a silently ignored option."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 class InputSpec(Strict):
@@ -90,45 +77,15 @@ class BuildConfig(Strict):
         return v
 
 
-class ConfigError(ValueError):
-    """A config that cannot run; the message names the offending key."""
-
-
-def format_validation_error(err: ValidationError, prefix: str = "") -> str:
-    """One line per problem, each naming the full key path (e.g. stages[1].length.min_chars)."""
-    lines = []
-    for e in err.errors():
-        loc = ".".join(str(p) for p in (prefix, *e["loc"]) if p != "") or "(top level)"
-        lines.append(f"{loc}: {e['msg']}")
-    return "invalid config:\n  " + "\n  ".join(lines)
-
-
 def load_build_config(path: str | Path) -> BuildConfig:
     """Read and validate a build.yaml; relative paths are resolved against the file's folder."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"config file not found: {path}") from None
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: not valid YAML: {e}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping at the top level")
-    try:
-        cfg = BuildConfig.model_validate(raw)
-    except ValidationError as e:
-        raise ConfigError(f"{path}: " + format_validation_error(e)) from None
+    cfg = validate(BuildConfig, load_yaml(path, "build config"), path)
     base = path.parent.resolve()
     for spec in cfg.inputs:
-        spec.path = [_resolve(g, base) for g in spec.globs()]
-    cfg.output = _resolve(cfg.output, base)
+        spec.path = [resolve_path(g, base) for g in spec.globs()]
+    cfg.output = resolve_path(cfg.output, base)
     from corpusmill.pipeline.registry import resolve_stage_paths
 
     cfg.stages = resolve_stage_paths(cfg.stages, base)
     return cfg
-
-
-def _resolve(p: str, base: Path) -> str:
-    if "://" in p or Path(p).is_absolute():
-        return p
-    return str(base / p)

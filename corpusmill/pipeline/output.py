@@ -7,25 +7,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import uuid
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-TMP_MARK = ".tmp-"
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}{TMP_MARK}{uuid.uuid4().hex[:8]}")
-    with open(tmp, "w") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
+from corpusmill.common.files import atomic_write_text, remove_temp_files, temp_path
 
 class Output:
     def __init__(self, root: str | Path):
@@ -79,17 +67,6 @@ class Output:
         remove_temp_files(self.root)
 
 
-def remove_temp_files(folder: str | Path, name: str = "*", recursive: bool = True) -> int:
-    """Delete the temp files (NAME.tmp-XXXXXXXX) a killed run left under folder; returns how many."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        return 0
-    found = [p for p in (folder.rglob if recursive else folder.glob)(f"{name}{TMP_MARK}*") if p.is_file()]
-    for p in found:
-        p.unlink(missing_ok=True)
-    return len(found)
-
-
 class PartFiles:
     """The parquet files of one part, written batch by batch, renamed into place on commit."""
 
@@ -101,7 +78,7 @@ class PartFiles:
         if folder not in self.writers:
             final = self.output.root / folder / f"part-{self.part_id}.parquet"
             final.parent.mkdir(parents=True, exist_ok=True)
-            tmp = final.with_name(f"{final.name}{TMP_MARK}{uuid.uuid4().hex[:8]}")
+            tmp = temp_path(final)
             self.writers[folder] = (pq.ParquetWriter(tmp, table.schema, compression="zstd"), tmp, final)
         writer = self.writers[folder][0]
         if table.schema != writer.schema:

@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 from pydantic import ValidationError
 
-from corpusmill.pipeline.config import ConfigError, format_validation_error
+from corpusmill.common.config import ConfigError, format_validation_error
 from corpusmill.pipeline.stage import Stage
 
 STAGE_GROUP = "corpusmill.stages"

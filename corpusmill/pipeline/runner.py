@@ -13,7 +13,7 @@ from corpusmill.faults import kill_point
 from corpusmill.pipeline.config import BuildConfig, ConfigError
 from corpusmill.pipeline.output import Output, atomic_write_text
 from corpusmill.pipeline.parts import Part, file_signature, plan_parts
-from corpusmill.pipeline.ray_session import ray_session
+from corpusmill.common.ray_session import ray_session
 from corpusmill.pipeline.registry import build_stages
 from corpusmill.pipeline.stage import GlobalStage, Stage
 from corpusmill.pipeline.stats import aggregate

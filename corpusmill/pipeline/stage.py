@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 
-from corpusmill.pipeline.config import Strict
+from corpusmill.common.config import Strict
 
 
 @dataclass

@@ -17,7 +17,7 @@ DEFAULT_MAX_DOCS = 300_000  # documents whose text length is measured; beyond it
 
 def write_report(out: str | Path, output: str | Path | None = None, *, max_docs: int = DEFAULT_MAX_DOCS) -> Path:
     """Write the report of the build output `out` (to OUT/report.html unless `output`); returns its path."""
-    from corpusmill.pipeline.output import atomic_write_text
+    from corpusmill.common.files import atomic_write_text
     from corpusmill.report.page import render
     from corpusmill.report.scan import scan
 

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from corpusmill.pipeline.output import TMP_MARK
+from corpusmill.common.files import TMP_MARK
 
 PSEUDO_STAGES = ("ingest", "output")  # the engine's own steps: reading records, dropping empty text
 

@@ -16,7 +16,7 @@ from typing import Literal
 import pyarrow as pa
 from pydantic import Field
 
-from corpusmill.pipeline.config import Strict
+from corpusmill.common.config import Strict
 from corpusmill.pipeline.stage import Decision, Stage
 
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)

@@ -14,7 +14,7 @@ import os
 import pyarrow as pa
 from pydantic import Field
 
-from corpusmill.pipeline.config import ConfigPath, Strict
+from corpusmill.common.config import ConfigPath, Strict
 from corpusmill.pipeline.stage import Decision, Stage
 from corpusmill.stages import fasttext_model
 

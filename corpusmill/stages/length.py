@@ -5,7 +5,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import Field
 
-from corpusmill.pipeline.config import Strict
+from corpusmill.common.config import Strict
 from corpusmill.pipeline.stage import Decision, Stage
 
 

@@ -8,7 +8,7 @@ from typing import Literal
 import pyarrow as pa
 from pydantic import Field
 
-from corpusmill.pipeline.config import Strict
+from corpusmill.common.config import Strict
 from corpusmill.pipeline.stage import Decision, Stage
 
 # C0/C1 controls except tab and newline; they break tokenizers and are never content.

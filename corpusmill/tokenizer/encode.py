@@ -102,7 +102,7 @@ def encode_parts(inputs: list[str], tokenizer: TokenizerLike, *, expected_sha256
     """Encodes every part under `inputs` (files, folders, `corpus build` outputs) on Ray and yields
     (unit, result) in input order, a few units ahead at most. result is the encoded table, or
     fn(unit, table, tokenizer) computed on the worker (write a shard there; return its stats)."""
-    from corpusmill.pipeline.ray_session import ray_session
+    from corpusmill.common.ray_session import ray_session
     import ray
 
     tok = _tokenizer(tokenizer, expected_sha256)  # fail here, before Ray starts, if it is wrong
@@ -122,7 +122,7 @@ def write_encoded(inputs: list[str], tokenizer: TokenizerLike, output: str | os.
     names the tokenizer) and OUTPUT/manifest.json. Pre-tokenized input for `corpus mix`."""
     import json
 
-    from corpusmill.pipeline.output import atomic_write_text
+    from corpusmill.common.files import atomic_write_text
 
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
@@ -164,14 +164,13 @@ class _Writer:
         self.out = out
 
     def __call__(self, unit: Unit, table: pa.Table, tok: Tokenizer) -> dict:
-        import uuid
-
         import pyarrow.parquet as pq
+
+        from corpusmill.common.files import atomic_path
 
         name = f"part-{unit.index:06d}.parquet"
         final = Path(self.out) / name
-        tmp = final.with_name(f"{name}.tmp-{uuid.uuid4().hex[:8]}")
-        pq.write_table(table.replace_schema_metadata(tok.metadata()), tmp, compression="zstd")
-        os.replace(tmp, final)
+        with atomic_path(final, fsync=False) as tmp:
+            pq.write_table(table.replace_schema_metadata(tok.metadata()), tmp, compression="zstd")
         n = int(pc.sum(pc.list_value_length(table["tokens"])).as_py() or 0)
         return {"file": name, "documents": table.num_rows, "tokens": n}

@@ -80,7 +80,7 @@ def _cell(r: dict, key: str, unit: str | None = None) -> str:
 
 
 def save_report(rows: list[dict], path: Path, tok: Tokenizer, heldout: str | None = None) -> None:
-    from corpusmill.pipeline.output import atomic_write_text
+    from corpusmill.common.files import atomic_write_text
 
     doc = {"tokenizer_sha256": tok.sha256, "vocab_size": tok.vocab_size, "heldout": heldout, "rows": rows}
     atomic_write_text(Path(path), json.dumps(doc, indent=1, ensure_ascii=False))

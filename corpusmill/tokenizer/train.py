@@ -14,7 +14,6 @@ import json
 import os
 import resource
 import time
-import uuid
 from dataclasses import asdict
 from pathlib import Path
 
@@ -22,7 +21,7 @@ import pyarrow.parquet as pq
 
 from corpusmill import __version__
 from corpusmill.console import log
-from corpusmill.pipeline.output import TMP_MARK, atomic_write_text
+from corpusmill.common.files import atomic_path, atomic_write_text, temp_path
 from corpusmill.tokenizer.inputs import list_parts
 from corpusmill.tokenizer.model import CARD_FILE, MODEL_FILE, Tokenizer
 from corpusmill.tokenizer.sample import SampleSpec, sample_documents
@@ -79,7 +78,7 @@ def train_tokenizer(inputs: list[str], output: str | os.PathLike, settings: SpmS
                     ray_address: str | None = None, num_cpus: int | None = None, keep_sample: bool = False,
                     fertility: bool = True, verbose: bool = False) -> dict:
     """Everything `corpus tokenizer train` does; returns the card (also written as tokenizer.json)."""
-    from corpusmill.pipeline.ray_session import ray_session
+    from corpusmill.common.ray_session import ray_session
     from corpusmill.tokenizer.fertility import fertility as measure, format_report, save_report
 
     t0 = time.perf_counter()
@@ -87,7 +86,7 @@ def train_tokenizer(inputs: list[str], output: str | os.PathLike, settings: SpmS
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
     (out / CARD_FILE).unlink(missing_ok=True)  # a stale card must never vouch for a new model
-    sample_path = out / ("sample.txt" if keep_sample else f"sample.txt{TMP_MARK}{uuid.uuid4().hex[:8]}")
+    sample_path = out / "sample.txt" if keep_sample else temp_path(out / "sample.txt")
     try:
         with ray_session(ray_address, num_cpus) as cpus:
             t_ray = time.perf_counter() - t0
@@ -106,15 +105,13 @@ def train_tokenizer(inputs: list[str], output: str | os.PathLike, settings: SpmS
     finally:
         if not keep_sample:
             sample_path.unlink(missing_ok=True)
-    tmp = out / f"{MODEL_FILE}{TMP_MARK}{uuid.uuid4().hex[:8]}"
-    tmp.write_bytes(model)
-    os.replace(tmp, out / MODEL_FILE)
+    with atomic_path(out / MODEL_FILE) as tmp:
+        tmp.write_bytes(model)
     tok = Tokenizer(model, str(out / MODEL_FILE))
     _write_vocab(tok, out / "tokenizer.vocab")
     heldout_path = out / "heldout.parquet"
-    tmp = out / f"heldout.parquet{TMP_MARK}{uuid.uuid4().hex[:8]}"
-    pq.write_table(sample.heldout, tmp, compression="zstd")
-    os.replace(tmp, heldout_path)
+    with atomic_path(heldout_path) as tmp:
+        pq.write_table(sample.heldout, tmp, compression="zstd")
     report = None
     if fertility and sample.heldout.num_rows:
         rows = measure(tok, sample.heldout)

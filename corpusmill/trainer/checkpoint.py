@@ -5,14 +5,13 @@ from __future__ import annotations
 import os
 import random
 import re
-import uuid
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from corpusmill.faults import kill_point
-from corpusmill.pipeline.output import TMP_MARK, remove_temp_files
+from corpusmill.common.files import atomic_path, remove_temp_files
 
 _NAME = re.compile(r"step-(\d+)\.pt$")
 
@@ -50,12 +49,9 @@ def save(folder: str | Path, step: int, state: dict, keep_last: int) -> Path:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"step-{step:08d}.pt"
-    tmp = folder / f".{path.name}{TMP_MARK}{uuid.uuid4().hex[:8]}"
-    torch.save(state, tmp)
-    with open(tmp, "rb") as f:  # the bytes reach the disk before the name points at them
-        os.fsync(f.fileno())
-    kill_point("checkpoint.tmp")
-    os.replace(tmp, path)
+    with atomic_path(path, hidden=True) as tmp:  # hidden: step-*.pt never matches a temp
+        torch.save(state, tmp)
+        kill_point("checkpoint.tmp")
     for old in list_checkpoints(folder)[:-keep_last]:
         old.unlink(missing_ok=True)
     return path

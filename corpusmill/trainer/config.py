@@ -5,14 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal, Optional
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
+from corpusmill.common.config import ConfigError, Strict as _Strict, load_yaml, resolve_path, validate
 from corpusmill.trainer.model import PRESETS
 
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+__all__ = ["ConfigError", "TrainConfig", "load_train_config"]
 
 
 class ModelSpec(_Strict):
@@ -77,19 +75,9 @@ class TrainConfig(_Strict):
     output: str = Field(description="Run folder: metrics.jsonl, checkpoints/, config.")
 
     def resolved(self, base: Path) -> "TrainConfig":
-        def fix(p: str) -> str:
-            return p if Path(p).is_absolute() else str((base / p).resolve())
-        return self.model_copy(update={"data": fix(self.data), "output": fix(self.output)})
-
-
-class ConfigError(ValueError):
-    pass
+        return self.model_copy(update={"data": resolve_path(self.data, base), "output": resolve_path(self.output, base)})
 
 
 def load_train_config(path: str | Path) -> TrainConfig:
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-        return TrainConfig.model_validate(raw).resolved(path.resolve().parent)
-    except (OSError, yaml.YAMLError, ValidationError) as e:
-        raise ConfigError(f"{path}: {e}") from None
+    return validate(TrainConfig, load_yaml(path, "train config"), path).resolved(path.resolve().parent)

@@ -6,7 +6,7 @@ import numpy as np
 import pyarrow as pa
 from pydantic import Field
 
-from corpusmill.pipeline.config import ConfigPath, Strict
+from corpusmill.common.config import ConfigPath, Strict
 from corpusmill.pipeline.stage import Decision, Stage
 from corpusmill.stages import fasttext_model
 from corpusmill.stages.classifier.text import one_line

@@ -6,18 +6,17 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
-from corpusmill.pipeline.output import TMP_MARK, atomic_write_text
+from corpusmill.common.files import atomic_write_text, temp_path
 
 
 def tmp_name(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    return path.with_name(f"{path.name}{TMP_MARK}{uuid.uuid4().hex[:8]}")
+    return temp_path(path)
 
 
 def write_json(path: Path, obj: dict) -> None:

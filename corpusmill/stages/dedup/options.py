@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from corpusmill.pipeline.config import Strict
+from corpusmill.common.config import Strict
 
 
 class MinHashOptions(Strict):

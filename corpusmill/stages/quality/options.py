@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from corpusmill.pipeline.config import Strict
+from corpusmill.common.config import Strict
 
 
 class GopherRepetitionOptions(Strict):

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from corpusmill.pipeline.config import ConfigPath, Strict
+from corpusmill.common.config import ConfigPath, Strict
 from corpusmill.stages.sensitive.badwords import DEFAULT_ALLOW, SUBSTRING_LANGUAGES
 from corpusmill.stages.sensitive.pii import (DEFAULT_EMAIL_REPLACEMENT, DEFAULT_IP_REPLACEMENT,
                                              DEFAULT_IPV6_REPLACEMENT, DEFAULT_PHONE_REPLACEMENT)
