@@ -38,7 +38,7 @@ def build(config: str, ray_address: str | None, fresh: bool, num_cpus: int | Non
 
     try:
         cfg = load_build_config(config)
-        stats = run_build(cfg, fresh=fresh, ray_address=ray_address, num_cpus=num_cpus)
+        stats = run_build(cfg, fresh=fresh, ray_address=ray_address, num_cpus=num_cpus, config_path=config)
     except ConfigError as e:
         raise click.ClickException(str(e)) from None
     t = stats["totals"]
@@ -78,10 +78,11 @@ def quality_train(positive, negative, output, unit, valid_fraction, epoch, word_
 @main.command()
 @click.argument("config", type=click.Path(dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Encode (cached) and print the plan; write no shards.")
+@click.option("--fresh", is_flag=True, help="Replace a mixture made with another config (the encoded cache stays).")
 @click.option("--ray-address", default=None, help="Existing Ray cluster (default: an embedded local Ray).")
 @click.option("--num-cpus", type=click.IntRange(min=1), default=None, help="CPUs (workers) to use.")
 @verbosity_options
-def mix(config: str, dry_run: bool, ray_address: str | None, num_cpus: int | None) -> None:
+def mix(config: str, dry_run: bool, fresh: bool, ray_address: str | None, num_cpus: int | None) -> None:
     """A weighted mixture -> Arrow token shards (train/validation) + manifest.json."""
     from corpusmill.mixtures.build import build_mixture
     from corpusmill.mixtures.plan import SourcePlan, format_plan
@@ -90,7 +91,7 @@ def mix(config: str, dry_run: bool, ray_address: str | None, num_cpus: int | Non
 
     try:
         cfg = load_mixture_config(config)
-        result = build_mixture(cfg, dry_run=dry_run, ray_address=ray_address, num_cpus=num_cpus)
+        result = build_mixture(cfg, dry_run=dry_run, fresh=fresh, ray_address=ray_address, num_cpus=num_cpus)
     except (ConfigError, TokenizerError) as e:
         raise click.ClickException(str(e)) from None
     if dry_run:
@@ -119,6 +120,21 @@ def report(out: str, output: str | None, max_docs: int) -> None:
     except ReportError as e:
         raise click.ClickException(str(e)) from None
     click.echo(f"wrote {path}")
+
+
+@main.command()
+@click.argument("path", type=click.Path(exists=True))
+@click.option("--json", "as_json", is_flag=True, help="The tree as JSON.")
+def lineage(path: str, as_json: bool) -> None:
+    """The chain behind a run (or checkpoint), mixture, tokenizer or build: each artifact with its
+    fingerprint, and whether each input is unchanged since it was used."""
+    from corpusmill.common.lineage import format_tree, trace
+
+    try:
+        tree = trace(path)
+    except ConfigError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(json.dumps(tree, indent=1) if as_json else "\n".join(format_tree(tree)))
 
 
 _register()

@@ -20,8 +20,11 @@ from corpusmill.faults import kill_point
 from corpusmill.mixtures.plan import SourcePlan, plan_quotas
 from corpusmill.mixtures.shards import ShardMeta, ShardWriter
 from corpusmill.mixtures.spec import MixtureConfig
-from corpusmill.common.config import ConfigError
+from corpusmill.common import artifact
+from corpusmill.common.artifact import build_documents
+from corpusmill.common.config import ConfigError, diff_keys
 from corpusmill.common.files import atomic_write_text, remove_temp_files
+from corpusmill.common.lock import exclusive
 
 ENCODED = "corpusmill-encoded/1"
 
@@ -38,9 +41,10 @@ class EncodedSource:
 
     def __init__(self, folder: Path, name: str, sha: str, cfg: MixtureConfig):
         manifest = json.loads((folder / "manifest.json").read_text())
-        if manifest.get("tokenizer_sha256") != sha:
-            raise ConfigError(f"source {name}: pre-tokenized with another tokenizer "
-                              f"({manifest.get('tokenizer_sha256', '?')[:12]}…, mixture uses {sha[:12]}…)")
+        if manifest.get("tokenizer_sha256") != sha:  # only a given pre-tokenized input: our cache is keyed by sha
+            raise ConfigError(f"source {name}: {folder} was pre-tokenized with another tokenizer "
+                              f"({manifest.get('tokenizer_sha256', '?')[:12]}…, the mixture uses {sha[:12]}…); "
+                              "encode it again with the mixture's tokenizer, or point the source at its documents")
         self.name, self.files = name, [folder / f["file"] for f in manifest["files"]]
         ids, lengths = [], []
         for f in self.files:
@@ -85,21 +89,40 @@ class EncodedSource:
                     row += 1
 
 
-def encode_sources(cfg: MixtureConfig, tok, state: Path, ray_address=None, num_cpus=None) -> dict[str, Path]:
+def source_refs(cfg: MixtureConfig) -> dict[str, dict]:
+    """Each source as lineage names it (kind, path, fingerprint), checked before any work: a build
+    must be complete and not empty; a pre-tokenized folder is fingerprinted by its manifest."""
+    refs = {}
+    for s in cfg.sources:
+        given = Path(s.path) / "manifest.json"
+        if given.is_file() and json.loads(given.read_text()).get("format") == ENCODED:
+            refs[s.name] = {"name": s.name, "kind": "encoded", "path": str(Path(s.path).resolve()),
+                            "fingerprint": artifact.sha256_json(json.loads(given.read_text()))}
+        else:
+            refs[s.name] = {"name": s.name, **build_documents(s.path, f"mix: sources.{s.name}")[1]}
+    return refs
+
+
+def encode_sources(cfg: MixtureConfig, tok, state: Path, refs: dict[str, dict], ray_address=None,
+                   num_cpus=None) -> dict[str, Path]:
     """Each source's encoded folder: a pre-tokenized input as it is, else encoded once into
-    state/encoded/NAME (a finished source is never encoded again)."""
+    state/encoded/NAME-KEY, KEY from the source's fingerprint and the tokenizer's sha256: a rebuilt
+    source or another tokenizer is encoded again, never served from a stale cache."""
     from corpusmill.tokenizer.encode import write_encoded
 
     folders = {}
     for s in cfg.sources:
-        given = Path(s.path) / "manifest.json"
-        if given.is_file() and json.loads(given.read_text()).get("format") == ENCODED:
+        if refs[s.name]["kind"] == "encoded":
             folders[s.name] = Path(s.path)
             continue
-        done = state / "encoded" / s.name
+        key = artifact.sha256_json([refs[s.name]["fingerprint"], tok.sha256])[:16]
+        done = state / "encoded" / f"{s.name}-{key}"
+        for stale in [state / "encoded" / s.name, *(state / "encoded").glob(f"{s.name}-*")]:
+            if stale != done and stale.is_dir():  # an earlier build of the source, or another tokenizer
+                shutil.rmtree(stale)
         if not (done / "manifest.json").is_file():
             log.info("mix: encoding %s (%s) with %s", s.name, s.path, cfg.tokenizer)
-            tmp = state / "encoded" / f".{s.name}.tmp"
+            tmp = state / "encoded" / f".{s.name}-{key}.tmp"
             shutil.rmtree(tmp, ignore_errors=True)
             write_encoded([s.path], tok, tmp, ray_address=ray_address, num_cpus=num_cpus, label=f"encode {s.name}")
             shutil.rmtree(done, ignore_errors=True)
@@ -109,20 +132,56 @@ def encode_sources(cfg: MixtureConfig, tok, state: Path, ray_address=None, num_c
     return folders
 
 
-def build_mixture(cfg: MixtureConfig, *, dry_run: bool = False, ray_address=None, num_cpus=None) -> dict:
+def mixture_config(cfg: MixtureConfig) -> dict:
+    """What decides the shards (the output folder itself does not)."""
+    return cfg.model_dump(mode="json", exclude={"output"})
+
+
+def build_mixture(cfg: MixtureConfig, *, dry_run: bool = False, fresh: bool = False, ray_address=None,
+                  num_cpus=None) -> dict:
     from corpusmill.tokenizer.model import load_tokenizer
 
     tok = load_tokenizer(cfg.tokenizer)
+    refs = source_refs(cfg)  # refuses unfinished or empty builds before anything is touched
     out = Path(cfg.output)
+    with exclusive(out, "mixture"):
+        _check_or_reset(out, cfg, fresh, dry_run)
+        return _mix(cfg, tok, refs, out, dry_run, ray_address, num_cpus)
+
+
+def _check_or_reset(out: Path, cfg: MixtureConfig, fresh: bool, dry_run: bool) -> None:
+    """Like build: a folder holding a mixture of another config is refused unless --fresh, which
+    deletes the shards and manifests (the encoded cache stays: it is keyed by content)."""
+    path = out / "_state" / "config.json"
+    wanted = mixture_config(cfg)
+    earlier = json.loads(path.read_text()) if path.is_file() else None
+    has_output = (out / "manifest.json").exists() or any(out.glob("*.arrow"))
+    if fresh:
+        artifact.clear(out)
+        (out / "manifest.json").unlink(missing_ok=True)
+        for old in out.glob("*.arrow"):
+            old.unlink()
+    elif has_output and earlier is not None and earlier != wanted:
+        raise ConfigError(f"{out} holds a mixture made with another configuration (differs in: "
+                          f"{', '.join(diff_keys(earlier, wanted)[:12])}); re-run with --fresh to replace it")
+    elif has_output and earlier is None and not dry_run:
+        raise ConfigError(f"{out} holds token shards of unknown origin (no _state/config.json); re-run with "
+                          "--fresh to replace them, or choose another output")
+    if not dry_run:
+        atomic_write_text(path, json.dumps(wanted, indent=1, sort_keys=True))
+
+
+def _mix(cfg: MixtureConfig, tok, refs: dict, out: Path, dry_run: bool, ray_address, num_cpus) -> dict:
     state = out / "_state"
-    folders = encode_sources(cfg, tok, state, ray_address, num_cpus)
+    folders = encode_sources(cfg, tok, state, refs, ray_address, num_cpus)
     sources = {s.name: EncodedSource(folders[s.name], s.name, tok.sha256, cfg) for s in cfg.sources}
     plans = plan_quotas({s.name: s.weight for s in cfg.sources}, {n: e.train_tokens for n, e in sources.items()},
                         {s.name: s.max_epochs for s in cfg.sources}, cfg.total_tokens, cfg.on_cap)
     if dry_run:
         return {"plan": [p.to_dict() for p in plans], "dry_run": True}
     meta = ShardMeta(tok.vocab_size, tok.bos_id, tok.eos_id, tok.sha256, tuple(s.name for s in cfg.sources))
-    # the manifest goes first: a run killed below must not leave it naming shards being rewritten
+    # the manifests go first: a run killed below must not leave them naming shards being rewritten
+    artifact.clear(out)
     (out / "manifest.json").unlink(missing_ok=True)
     for old in out.glob("*.arrow"):
         old.unlink()
@@ -132,11 +191,24 @@ def build_mixture(cfg: MixtureConfig, *, dry_run: bool = False, ray_address=None
     train = _write_split(out, "train", meta, cfg.shard_tokens, _train_docs(sources, plans), planned)
     val = _write_split(out, "val", meta, cfg.shard_tokens, _val_docs(sources), None)
     manifest = _manifest(cfg, tok, plans, sources, train, val)
+    manifest["inputs"] = list(refs.values())
     kill_point("mix.manifest")
     atomic_write_text(out / "manifest.json", json.dumps(manifest, indent=1))
+    artifact.write(out, "mixture", config=mixture_config(cfg), fingerprint=artifact.sha256_json(manifest),
+                   inputs=[tokenizer_ref(tok, cfg.tokenizer), *refs.values()],
+                   details={"train_tokens": sum(s["tokens"] for s in train["shards"]), "seq_len": cfg.seq_len,
+                            "tokenizer_sha256": tok.sha256})
     log.info("mix: %d train and %d validation shards and manifest.json in %s", len(train["shards"]),
              len(val["shards"]), out)
     return manifest
+
+
+def tokenizer_ref(tok, path: str) -> dict:
+    folder = Path(path) if Path(path).is_dir() else Path(path).parent
+    m = artifact.read(folder)
+    if m is not None and m["kind"] == "tokenizer" and m["fingerprint"] == tok.sha256:
+        return {"name": "tokenizer", **artifact.input_ref(m, folder)}
+    return {"name": "tokenizer", "kind": "tokenizer", "path": str(Path(path).resolve()), "fingerprint": tok.sha256}
 
 
 def _train_docs(sources: dict[str, EncodedSource], plans: list[SourcePlan]):

@@ -13,6 +13,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from corpusmill.common.config import diff_keys
 from corpusmill.common.files import atomic_write_text, remove_temp_files, temp_path
 
 class Output:
@@ -42,25 +43,44 @@ class Output:
     def global_stats(self, name: str) -> dict:
         return json.loads(self.global_marker(name).read_text())
 
+    def finished_parts(self) -> list[str]:
+        return sorted(m.stem for m in self.parts_state.glob("*.json")) if self.parts_state.is_dir() else []
+
+    def forget_part(self, part_id: str) -> str:
+        """A part whose input file is gone: its files and marker go; returns the input's path."""
+        stats = self.part_stats(part_id)
+        for f in stats.get("files", []):
+            (self.root / f).unlink(missing_ok=True)
+        self.marker(part_id).unlink()
+        return stats.get("path", part_id)
+
+    def forget_global(self, name: str) -> None:
+        self.global_marker(name).unlink(missing_ok=True)
+
     def reset(self) -> None:
         """--fresh: forget every earlier result in this output folder."""
-        for name in ("documents", "removed", "_state", "stats.json", "report.html"):
+        for name in ("documents", "removed", "_state", "stats.json", "report.html", "artifact.json"):
             p = self.root / name
             if p.is_dir():
                 shutil.rmtree(p)
             elif p.exists():
                 p.unlink()
 
-    def prepare(self, fingerprint: dict[str, Any]) -> bool:
-        """Record the config this output is built from; False when an earlier run used another."""
+    def prepare(self, fingerprint: dict[str, Any]) -> list[str]:
+        """Record the config this output is built from; when an earlier run used another, returns
+        the keys that differ (and changes nothing)."""
         self.parts_state.mkdir(parents=True, exist_ok=True)
         path = self.state / "config.json"
         wanted = json.dumps(fingerprint, sort_keys=True, indent=1)
         if path.exists() and path.read_text() != wanted and any(self.parts_state.iterdir()):
-            return False
+            try:
+                earlier = json.loads(path.read_text())
+            except ValueError:
+                earlier = {}
+            return diff_keys(earlier, fingerprint) or ["(unreadable earlier config)"]
         atomic_write_text(path, wanted)
         self._remove_temp_files()
-        return True
+        return []
 
     def _remove_temp_files(self) -> None:
         """Leftovers of a killed run; their parts have no marker and will be redone."""

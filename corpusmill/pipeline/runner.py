@@ -3,15 +3,19 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import ray
 from ray.util import ActorPool
 
 from corpusmill import __version__
+from corpusmill.common import artifact
+from corpusmill.common.lock import exclusive
 from corpusmill.console import log, task
 from corpusmill.faults import kill_point
 from corpusmill.pipeline.config import BuildConfig, ConfigError
-from corpusmill.pipeline.output import Output, atomic_write_text
+from corpusmill.common.files import atomic_write_text
+from corpusmill.pipeline.output import Output
 from corpusmill.pipeline.parts import Part, file_signature, plan_parts
 from corpusmill.common.ray_session import ray_session
 from corpusmill.pipeline.registry import build_stages
@@ -20,6 +24,7 @@ from corpusmill.pipeline.stats import aggregate
 from corpusmill.pipeline.worker import FINAL, INGEST, PartProcessor
 
 RAW_FORMATS = {"warc", "arc"}
+LOW_YIELD_SHARE = 0.01  # a source keeping under 1% of its documents gets a warning
 
 
 def check_config(cfg: BuildConfig) -> tuple[list[Part], list[str], list[Stage]]:
@@ -44,23 +49,48 @@ def check_config(cfg: BuildConfig) -> tuple[list[Part], list[str], list[Stage]]:
     return parts, [INGEST, *local, FINAL, *[n for n, g in zip(names, is_global) if g]], stages
 
 
+def config_fingerprint(cfg: BuildConfig, stages: list[Stage]) -> dict:
+    """What decides the output: every stage's options spelled out (defaults included, so `{}` and
+    the defaults written out are one config), inputs with normalised paths; not where it runs
+    (ray), not how it batches (batch_size), not the output folder itself."""
+    config = cfg.model_dump(mode="json", exclude={"ray", "batch_size", "output"})
+    config["stages"] = [{s.name: s.options.model_dump(mode="json")} for s in stages]
+    return {"corpusmill": __version__, "config": config}
+
+
 def run_build(cfg: BuildConfig, *, fresh: bool = False, ray_address: str | None = None,
-              num_cpus: int | None = None) -> dict:
-    t0 = time.perf_counter()
+              num_cpus: int | None = None, config_path: str | None = None) -> dict:
     parts, stage_order, stages = check_config(cfg)
     out = Output(cfg.output)
-    if fresh:
-        out.reset()
-    fingerprint = {"corpusmill": __version__, "config": cfg.model_dump(exclude={"ray"}, mode="json")}
-    if not out.prepare(fingerprint):
-        raise ConfigError(f"{cfg.output} holds a build made with another configuration or version; "
-                          "re-run with --fresh to start over")
+    with exclusive(out.root, "build output"):  # one writer; taken before anything in OUT is touched
+        artifact.clear(out.root)  # not complete until the end says so
+        if fresh:
+            out.reset()
+        stats = _build(cfg, out, parts, stage_order, stages, ray_address, num_cpus)
+        _write_artifact(cfg, out, stats, stages, config_path)
+    failed = stats["failed_parts"]
+    pending = [s.name for s in stages if isinstance(s, GlobalStage) and not out.global_done(s.name)]
+    if failed and pending:
+        raise ConfigError(f"{len(failed)} parts failed, so {pending} did not run (it needs every part); see "
+                          f"stats.json, fix and re-run (first: {failed[0]['file']}: {failed[0]['failed']})")
+    _write_report(out.root)
+    return stats
+
+
+def _build(cfg: BuildConfig, out: Output, parts: list[Part], stage_order: list[str], stages: list[Stage],
+           ray_address: str | None, num_cpus: int | None) -> dict:
+    t0 = time.perf_counter()
+    changed = out.prepare(config_fingerprint(cfg, stages))
+    if changed:
+        raise ConfigError(f"{cfg.output} holds a build made with another configuration or version (differs in: "
+                          f"{', '.join(changed[:12])}); re-run with --fresh to start over")
+    global_stages = [s for s in stages if isinstance(s, GlobalStage)]
+    _follow_input_changes(out, parts, global_stages)
     done = {p.part_id: out.part_stats(p.part_id) for p in parts if out.is_done(p.part_id)}
     for p in parts:
         if p.part_id in done and done[p.part_id].get("input_signature") != file_signature(p.path):
             raise ConfigError(f"{p.path} changed since this output was built from it; re-run with --fresh")
     todo = [p for p in parts if p.part_id not in done]
-    global_stages = [s for s in stages if isinstance(s, GlobalStage)]
     failed: list[dict] = []
     pending = [g for g in global_stages if not out.global_done(g.name)]
     log.info("build: %d parts from %d inputs (%d finished earlier); stages %s -> %s", len(parts),
@@ -84,12 +114,51 @@ def run_build(cfg: BuildConfig, *, fresh: bool = False, ray_address: str | None 
     log.info("build: %d documents in, %d kept, %d removed, %d input problems, %.1f s; wrote documents/, "
              "removed/<stage>/ and stats.json to %s", t["documents_in"], t["kept"], t["removed"],
              sum(p["count"] for p in stats["problems"]), stats["seconds"], out.root)
-    if failed and pending:
-        raise ConfigError(f"{len(failed)} parts failed, so {[g.name for g in pending]} did not run (it needs "
-                          f"every part); see stats.json, fix and re-run (first: {failed[0]['file']}: "
-                          f"{failed[0]['failed']})")
-    _write_report(out.root)
+    _warn_low_yield(stats)
     return stats
+
+
+def _follow_input_changes(out: Output, parts: list[Part], global_stages: list[GlobalStage]) -> None:
+    """Files added to or gone from the inputs since the last run: global stages that ran over
+    another set of parts are undone (documents/ restored) so they run again over all of them, and
+    the documents of files that are gone are removed. The result equals a fresh build."""
+    ids = [p.part_id for p in parts]
+    gone = sorted(set(out.finished_parts()) - set(ids))
+    for g in reversed(global_stages):
+        earlier = g.planned_parts(str(out.root))
+        if earlier is not None and earlier != ids:
+            added = len(set(ids) - set(earlier))
+            log.warning("%s: the inputs changed since it ran (%d parts added, %d gone): restoring documents/ and "
+                        "running it again over all %d parts", g.name, added, len(set(earlier) - set(ids)), len(ids))
+            g.undo(str(out.root))
+            out.forget_global(g.name)
+    for part_id in gone:
+        path = out.forget_part(part_id)
+        log.warning("build: %s is no longer among the inputs: its documents were removed from the output", path)
+
+
+def _warn_low_yield(stats: dict) -> None:
+    """Loudly: a source that keeps (almost) nothing is usually a wrong threshold or format, not data."""
+    for name, s in stats["sources"].items():
+        if s["documents_in"] and s["kept"] < LOW_YIELD_SHARE * s["documents_in"]:
+            log.warning("source %s kept %d of %d documents (under %.0f%%): check its format and the stage "
+                        "thresholds (stats.json, report.html, `removed/`)", name, s["kept"], s["documents_in"],
+                        100 * LOW_YIELD_SHARE)
+
+
+def _write_artifact(cfg: BuildConfig, out: Output, stats: dict, stages: list[Stage], config_path: str | None) -> None:
+    pending = [s.name for s in stages if isinstance(s, GlobalStage) and not out.global_done(s.name)]
+    failed = len(stats["failed_parts"])
+    unfinished = ", ".join(([f"{failed} parts failed"] if failed else []) + [f"{n} did not run" for n in pending])
+    docs = sorted(p for p in (out.root / "documents").rglob("*.parquet")) if (out.root / "documents").is_dir() else []
+    command = f"corpus build {Path(config_path).resolve()}" if config_path else None
+    artifact.write(out.root, "build", config=config_fingerprint(cfg, stages),
+                   fingerprint=artifact.files_fingerprint(out.root, docs, extra={
+                       "totals": stats["totals"], "config": artifact.sha256_json(config_fingerprint(cfg, stages))}),
+                   inputs=[{"kind": "files", "path": f, "source": v["source"]} for f, v in stats["files"].items()],
+                   status=artifact.INCOMPLETE if unfinished else artifact.COMPLETE,
+                   details={"documents": stats["totals"]["kept"], "unfinished": unfinished or None,
+                            "sources": {n: s["kept"] for n, s in stats["sources"].items()}, "command": command})
 
 
 def _write_report(root) -> None:

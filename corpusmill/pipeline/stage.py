@@ -65,3 +65,12 @@ class GlobalStage(Stage):
         """Returns {"stage": counts, "sources": {source: counts}}, counts shaped as
         accounting.StageCounts.to_dict() (in, kept, removed, removed_by_reason, bytes...)."""
         raise NotImplementedError
+
+    def planned_parts(self, out_root: str) -> list[str] | None:
+        """The parts an earlier (finished or partial) run of this stage worked over; None if none."""
+        return None
+
+    def undo(self, out_root: str) -> None:
+        """Put documents/ back as it was before this stage and forget its state and removed/ files:
+        the engine calls it when the parts changed (inputs added or gone), then runs the stage again."""
+        raise NotImplementedError

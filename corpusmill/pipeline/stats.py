@@ -36,8 +36,14 @@ def aggregate(part_stats: list[dict], failed: list[dict], seconds: float, stage_
         problems.extend({"source": s["source"], **p} for p in s["problems"])
         for kind, n in s["skipped_records"].items():
             skipped[kind] = skipped.get(kind, 0) + n
+    path_of = {s["part"]: s["path"] for s in part_stats}
     for name, g in (global_stats or {}).items():
         stages[name] = g["stage"]
+        for part, counts in g.get("parts", {}).items():  # per file too, so files agree with sources
+            f = files[path_of[part]]
+            f["kept"] -= counts["removed"]
+            for reason, n in counts["removed_by_reason"].items():
+                f["removed"][f"{name}/{reason}"] = f["removed"].get(f"{name}/{reason}", 0) + n
         for source, counts in g["sources"].items():
             src = sources[source]
             src["stages"][name] = counts

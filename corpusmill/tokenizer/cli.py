@@ -31,11 +31,11 @@ class Size(click.ParamType):
 def _errors():
     from pydantic import ValidationError
 
-    from corpusmill.tokenizer.inputs import InputError
+    from corpusmill.common.config import ConfigError  # also unfinished inputs (ArtifactError), locks
     from corpusmill.tokenizer.model import TokenizerError
     from corpusmill.tokenizer.train import TrainError
 
-    return (InputError, TokenizerError, TrainError, ValidationError)
+    return (ConfigError, TokenizerError, TrainError, ValidationError)
 
 
 @click.group("tokenizer")

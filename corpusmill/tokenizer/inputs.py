@@ -15,32 +15,31 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import xxhash
 
+from corpusmill.common.artifact import ArtifactError, build_documents, parquet_files
+
 BATCH_ROWS = 2048  # bounds the memory of any one read (with row groups), whatever the size of a part
 UNKNOWN_LANG = "und"
 
 
-class InputError(ValueError):
-    """An input folder that holds no usable parquet parts, or a part without a text column."""
+# An input folder that holds no usable parquet parts, or a build that is unfinished or empty.
+InputError = ArtifactError
 
 
-def list_parts(inputs: list[str | os.PathLike]) -> list[str]:
-    """Every parquet part under the inputs, sorted per input, in input order, without repeats.
-    An input is a parquet file, a folder of parts, or a `corpus build` output (uses documents/)."""
+def resolve_inputs(inputs: list[str | os.PathLike], needed_by: str = "tokenizer") -> tuple[list[str], list[dict]]:
+    """Every parquet part under the inputs (sorted per input, in input order, without repeats) and
+    each input as lineage names it. An input is a parquet file, a folder of parts, or a `corpus
+    build` output, read through its manifest: complete, not empty, documents/ only."""
     found: dict[str, None] = {}
+    refs = []
     for inp in inputs:
-        p = Path(inp)
-        if p.is_file():
-            found[str(p)] = None
-            continue
-        if not p.is_dir():
-            raise InputError(f"input {p} does not exist")
-        folder = p / "documents" if (p / "documents").is_dir() else p
-        # Temp files of an interrupted build end in .tmp-XXXX, so *.parquet never matches them.
-        parts = sorted(str(f) for f in folder.rglob("*.parquet") if f.is_file() and "_state" not in f.parts)
-        if not parts:
-            raise InputError(f"input {p}: no *.parquet parts in {folder}")
-        found.update(dict.fromkeys(parts))
-    return list(found)
+        folder, ref = build_documents(inp, needed_by)
+        refs.append(ref)
+        found.update(dict.fromkeys(str(f) for f in ([folder] if folder.is_file() else parquet_files(folder))))
+    return list(found), refs
+
+
+def list_parts(inputs: list[str | os.PathLike], needed_by: str = "tokenizer") -> list[str]:
+    return resolve_inputs(inputs, needed_by)[0]
 
 
 def default_source(path: str) -> str:

@@ -21,8 +21,10 @@ import pyarrow.parquet as pq
 
 from corpusmill import __version__
 from corpusmill.console import log
+from corpusmill.common import artifact
 from corpusmill.common.files import atomic_path, atomic_write_text, temp_path
-from corpusmill.tokenizer.inputs import list_parts
+from corpusmill.common.lock import exclusive
+from corpusmill.tokenizer.inputs import resolve_inputs
 from corpusmill.tokenizer.model import CARD_FILE, MODEL_FILE, Tokenizer
 from corpusmill.tokenizer.sample import SampleSpec, sample_documents
 from corpusmill.tokenizer.settings import SpmSettings
@@ -78,14 +80,24 @@ def train_tokenizer(inputs: list[str], output: str | os.PathLike, settings: SpmS
                     ray_address: str | None = None, num_cpus: int | None = None, keep_sample: bool = False,
                     fertility: bool = True, verbose: bool = False) -> dict:
     """Everything `corpus tokenizer train` does; returns the card (also written as tokenizer.json)."""
+    t0 = time.perf_counter()
+    parts, refs = resolve_inputs(inputs, "tokenizer train")
+    out = Path(output)
+    with exclusive(out, "tokenizer folder"):
+        artifact.clear(out)
+        (out / CARD_FILE).unlink(missing_ok=True)  # a stale card must never vouch for a new model
+        card = _train(parts, inputs, out, settings, spec, t0, ray_address, num_cpus, keep_sample, fertility, verbose)
+        artifact.write(out, "tokenizer", config={"settings": card["settings"], "sample_spec": card["sample_spec"]},
+                       fingerprint=card["sha256"], inputs=refs,
+                       details={"vocab_size": card["vocab_size"], "model": MODEL_FILE})
+    return card
+
+
+def _train(parts, inputs, out: Path, settings: SpmSettings, spec: SampleSpec, t0: float, ray_address, num_cpus,
+           keep_sample: bool, fertility: bool, verbose: bool) -> dict:
     from corpusmill.common.ray_session import ray_session
     from corpusmill.tokenizer.fertility import fertility as measure, format_report, save_report
 
-    t0 = time.perf_counter()
-    parts = list_parts(inputs)
-    out = Path(output)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / CARD_FILE).unlink(missing_ok=True)  # a stale card must never vouch for a new model
     sample_path = out / "sample.txt" if keep_sample else temp_path(out / "sample.txt")
     try:
         with ray_session(ray_address, num_cpus) as cpus:

@@ -20,11 +20,11 @@ def train(config: str) -> None:
 
     try:
         cfg = load_train_config(config)
-    except ConfigError as e:
+        if quiet():
+            cfg.train.progress = False
+        out = run(cfg)
+    except ConfigError as e:  # also a resume on other data (ResumeError), a locked run folder
         raise click.ClickException(str(e)) from None
-    if quiet():
-        cfg.train.progress = False
-    out = run(cfg)
     if int(os.environ.get("RANK", 0)) == 0:
         click.echo(json.dumps({"output": cfg.output, **out}))
 

@@ -6,11 +6,17 @@ from pathlib import Path
 
 import numpy as np
 
+from corpusmill.common.artifact import sha256_json
+from corpusmill.common.config import ConfigError
 from corpusmill.mixtures.sampler import PackedSampler, TokenStream
 
 
 def read_manifest(folder: str | Path) -> dict:
-    return json.loads((Path(folder) / "manifest.json").read_text())
+    path = Path(folder) / "manifest.json"
+    if not path.is_file():
+        raise ConfigError(f"data: {folder} is not a finished mixture (no manifest.json: `corpus mix` did not "
+                          "finish there); run `corpus mix` on its mixture.yaml")
+    return json.loads(path.read_text())
 
 
 def _paths(folder: Path, split: dict) -> list[Path]:
@@ -23,6 +29,7 @@ class MixtureData:
     def __init__(self, folder: str | Path, seq_len: int | None, seed: int):
         self.folder = Path(folder)
         self.manifest = read_manifest(self.folder)
+        self.fingerprint = sha256_json(self.manifest)  # = the mixture artifact's fingerprint
         self.seq_len = int(seq_len or self.manifest["seq_len"])
         stream = TokenStream(_paths(self.folder, self.manifest["train"]))
         self.meta = stream.meta

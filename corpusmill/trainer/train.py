@@ -14,12 +14,15 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
+from corpusmill.common import artifact
+from corpusmill.common.lock import exclusive
 from corpusmill.console import log as console
 from corpusmill.console import task
 from corpusmill.faults import kill_point
 from corpusmill.trainer import checkpoint as ckpt
 from corpusmill.trainer.config import SpikeSpec, TrainConfig, TrainSpec, load_train_config
 from corpusmill.trainer.data import MixtureData
+from corpusmill.trainer.lineage import check_resume, mixture_ref
 from corpusmill.trainer.metrics import MetricsLog, peak_flops
 from corpusmill.trainer.mlm import IGNORE, TRAIN, VALIDATION, examples
 from corpusmill.trainer.model import GPT, build_config
@@ -103,7 +106,13 @@ def _all_mean(t: torch.Tensor, world: int) -> torch.Tensor:
 def train(cfg: TrainConfig, *, stop_after: int | None = None, batch_hook=None) -> dict:
     """Train (resuming from the run's latest checkpoint). stop_after: leave after that many steps
     without a final checkpoint, as a killed run would; batch_hook(consumed, batch) -> batch lets
-    tests poison data."""
+    tests poison data. One writer per run folder: rank 0 holds its lock."""
+    master = int(os.environ.get("RANK", 0)) == 0
+    with exclusive(cfg.output, "training run") if master else nullcontext():
+        return _train(cfg, stop_after=stop_after, batch_hook=batch_hook)
+
+
+def _train(cfg: TrainConfig, *, stop_after: int | None = None, batch_hook=None) -> dict:
     spec = cfg.train
     rank, world, device = _distributed(spec.device)
     master = rank == 0
@@ -144,7 +153,7 @@ def train(cfg: TrainConfig, *, stop_after: int | None = None, batch_hook=None) -
         model_sd, opt_sd = full_state(raw, opt, fsdp)
         return {**st, "model": model_sd, "optimizer": opt_sd, "rng": rngs, "world_size": world,
                 "model_config": mconf.to_dict(), "tokenizer": data.manifest.get("tokenizer", {}),
-                "data": str(cfg.data)}
+                "data": str(cfg.data), "data_fingerprint": data.fingerprint}
 
     def save() -> None:
         s = state_dict()
@@ -155,6 +164,7 @@ def train(cfg: TrainConfig, *, stop_after: int | None = None, batch_hook=None) -
 
     def restore(path: Path) -> None:
         s = ckpt.load(path, map_location="cpu" if fsdp else device)  # FSDP: full weights stay off the GPU
+        check_resume(s, data, mconf.vocab_size, path, str(out))
         load_full_state(raw, opt, s["model"], s["optimizer"], fsdp)
         st.update({k: s[k] for k in ("step", "consumed", "lr_scale", "recoveries", "history")})
         if s["world_size"] == world:  # another world size: data stays exact, dropout RNG cannot
@@ -162,6 +172,8 @@ def train(cfg: TrainConfig, *, stop_after: int | None = None, batch_hook=None) -
 
     if master and (n := ckpt.remove_stale_temps(ckdir)):
         console.info("train: removed %d half-written checkpoint(s) a killed run left in %s", n, ckdir)
+    if master:  # the run is an artifact: unfinished until the last step, its data named from the start
+        _write_run_artifact(cfg, data, artifact.INCOMPLETE)
     if (found := ckpt.latest(ckdir)) is not None:
         restore(found)
     else:
@@ -259,6 +271,8 @@ def train(cfg: TrainConfig, *, stop_after: int | None = None, batch_hook=None) -
     finally:
         bars.close()
     log.close()
+    if master and st["step"] >= spec.steps:
+        _write_run_artifact(cfg, data, artifact.COMPLETE, step=st["step"])
     if master:
         console.info("train: step %d; checkpoints in %s, metrics.jsonl%s in %s", st["step"], ckdir,
                      " and tb/" if spec.tensorboard else "", out)
@@ -267,6 +281,15 @@ def train(cfg: TrainConfig, *, stop_after: int | None = None, batch_hook=None) -
     return {"step": st["step"], "first_loss": first, "last_loss": last, "val_loss": val,
             "recoveries": st["recoveries"], "lr_scale": st["lr_scale"],
             "tokens_per_s": tokens_per_step * steps_run / t_total if t_total else None}
+
+
+def _write_run_artifact(cfg: TrainConfig, data: MixtureData, status: str, step: int | None = None) -> None:
+    ckpt_file = ckpt.latest(Path(cfg.output) / "checkpoints")
+    artifact.write(cfg.output, "run", config=cfg.model_dump(mode="json", exclude={"output"}), status=status,
+                   fingerprint=artifact.sha256_json([data.fingerprint, step, ckpt_file.name if ckpt_file else None]),
+                   inputs=[mixture_ref(cfg.data, data.fingerprint)],
+                   details={"steps": cfg.train.steps, "step": step, "unfinished": None if status == artifact.COMPLETE
+                            else f"training stopped before step {cfg.train.steps}"})
 
 
 def _shutdown_distributed() -> None:

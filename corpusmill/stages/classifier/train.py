@@ -11,6 +11,8 @@ from typing import Iterator, Literal
 
 import pyarrow.parquet as pq
 
+from corpusmill.common.artifact import build_documents, is_build
+from corpusmill.common.files import TMP_MARK
 from corpusmill.stages import fasttext_model
 from corpusmill.stages.classifier.text import one_line
 
@@ -23,15 +25,22 @@ def read_texts(path: str, unit: Unit = "paragraph", text_key: str = "text", min_
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"no such file or folder: {path}")
-    files = sorted(f for f in p.rglob("*") if f.suffix in (".parquet", ".jsonl", ".json", ".txt")) if p.is_dir() else [p]
+    if p.is_dir() and is_build(p):  # only its kept documents, and only when the build finished
+        p = build_documents(p, f"quality train: {path}")[0]
+    files = sorted(f for f in p.rglob("*") if f.suffix in (".parquet", ".jsonl", ".json", ".txt")
+                   and TMP_MARK not in f.name) if p.is_dir() else [p]
     for f in files:
         if f.suffix == ".parquet":
             for batch in pq.ParquetFile(f).iter_batches(columns=[text_key]):
                 yield from (t for t in batch.column(0).to_pylist() if t and len(t) >= min_chars)
         elif f.suffix in (".jsonl", ".json"):
             with open(f, encoding="utf-8", errors="replace") as fh:
-                for line in fh:
-                    t = json.loads(line).get(text_key) if line.strip() else None
+                for n, line in enumerate(fh, 1):
+                    try:
+                        t = json.loads(line).get(text_key) if line.strip() else None
+                    except (ValueError, AttributeError):
+                        raise ValueError(f"{f}, line {n}: not JSON lines (one object per line with a "
+                                         f"{text_key!r} field)") from None
                     if isinstance(t, str) and len(t) >= min_chars:
                         yield t
         else:

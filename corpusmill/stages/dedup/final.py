@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 from corpusmill.pipeline.accounting import StageCounts
 from corpusmill.stages.dedup.files import gather, read_json, tmp_name, write_json
 from corpusmill.stages.dedup.phases import BATCH_ROWS, REASONS, Ctx
+from corpusmill.stages.dedup.undo import save_mask
 
 
 def final_unit(out_root: str, options: dict, plan: dict, i: int) -> dict:
@@ -60,6 +61,7 @@ def _stage_part(ctx: Ctx, i: int, lab: dict, staged, counts_path) -> None:
             w[1].replace(w[2])
     if n != rows:
         raise RuntimeError(f"{st.documents(part)} has {n} rows, planned {rows}: was it changed during the run?")
+    save_mask(st, part, reason > 0)  # lets undo.py restore documents/ when the inputs change
     write_json(counts_path, {"source": source, "counts": counts.to_dict()})
 
 

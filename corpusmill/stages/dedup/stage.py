@@ -17,6 +17,7 @@ from corpusmill.stages.dedup import final as final_phase
 from corpusmill.stages.dedup import phases
 from corpusmill.stages.dedup.files import State, read_json, write_json
 from corpusmill.stages.dedup.options import DedupOptions
+from corpusmill.stages.dedup.undo import undo
 
 KEYS_PER_PARTITION = 4_000_000  # ~100 MB of keys in memory per bucket task, ~10 per document
 MAX_ROUNDS = 200
@@ -54,7 +55,14 @@ class Dedup(GlobalStage):
         if not self.options.keep_state:
             for p in st.bulky():
                 p.unlink(missing_ok=True)
-        return summarize(sig, bucket, labels, final, rnd, seconds)
+        return summarize(sig, bucket, labels, final, rnd, seconds, part_ids)
+
+    def planned_parts(self, out_root: str) -> list[str] | None:
+        plan = read_json(State(out_root, self.name).root / "plan.json")
+        return None if plan is None else list(plan["parts"])
+
+    def undo(self, out_root: str) -> None:
+        undo(out_root, self.name)
 
     def plan(self, st: State, part_ids: list[str], num_workers: int) -> dict:
         """Fixed on the first run (the documents files change in the last phase): the parts,
@@ -115,13 +123,15 @@ def _collect(pending: dict, results: dict) -> int:
 
 
 def summarize(sig: list[dict], bucket: list[dict], labels: list[dict], final: list[dict], rounds: int,
-              seconds: dict) -> dict:
+              seconds: dict, part_ids: list[str]) -> dict:
     stage: dict = {}
     sources: dict[str, dict] = {}
-    for f in final:
+    parts: dict[str, dict] = {}
+    for part, f in zip(part_ids, final):
         if f["source"] is not None:
             merge_stage_dicts(stage, {"dedup": f["counts"]})
             merge_stage_dicts(sources, {f["source"]: f["counts"]})
+            parts[part] = {"removed": f["counts"]["removed"], "removed_by_reason": f["counts"]["removed_by_reason"]}
     stage = stage.get("dedup") or {"in": 0, "kept": 0, "removed": 0, "removed_by_reason": {}, "bytes_in": 0,
                                    "bytes_removed": 0, "bytes_removed_by_reason": {}}
     sizes: dict[int, int] = {}
@@ -136,7 +146,7 @@ def summarize(sig: list[dict], bucket: list[dict], labels: list[dict], final: li
                         "rejected_below_threshold": sum(b["rejected"] for b in bucket),
                         "edges": sum(b["edges"] for b in bucket), "components_rounds": rounds}
     stage["seconds"] = seconds
-    return {"stage": stage, "sources": dict(sorted(sources.items()))}
+    return {"stage": stage, "sources": dict(sorted(sources.items())), "parts": parts}
 
 
 def _histogram(sizes: dict[int, int]) -> dict[str, int]:

@@ -1,0 +1,39 @@
+"""What a run was trained on, and the checks that keep a resume on it: the mixture's fingerprint
+and the tokenizer's sha256 and vocabulary travel in every checkpoint; a checkpoint resumed on
+another tokenizer or on a mixture that changed is refused, saying what differs and what to do."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from corpusmill.common import artifact
+from corpusmill.common.config import ConfigError
+
+
+class ResumeError(ConfigError):
+    """The run folder's checkpoint was made on other data or another tokenizer."""
+
+
+def mixture_ref(folder: str | Path, fingerprint: str) -> dict:
+    m = artifact.read(folder)
+    if m is not None and m["kind"] == "mixture" and m["fingerprint"] == fingerprint:
+        return {"name": "data", **artifact.input_ref(m, folder)}
+    return {"name": "data", "kind": "mixture", "path": str(Path(folder).resolve()), "fingerprint": fingerprint}
+
+
+def check_resume(saved: dict, data, vocab_size: int, path: Path, run: str) -> None:
+    """saved: a checkpoint's contents; data: the run's MixtureData."""
+    fix = (f"point `data` back at the mixture the run was trained on, or start a new run (another `output`, "
+           f"or delete {run})")
+    old_tok = (saved.get("tokenizer") or {}).get("tokenizer_sha256")
+    new_tok = (data.manifest.get("tokenizer") or {}).get("tokenizer_sha256")
+    if old_tok and new_tok and old_tok != new_tok:
+        raise ResumeError(f"{path}: trained with tokenizer {old_tok[:12]}…, but {data.folder} was made with "
+                          f"{new_tok[:12]}… (the same ids would mean other text); {fix}")
+    old_vocab = (saved.get("model_config") or {}).get("vocab_size")
+    if old_vocab is not None and old_vocab != vocab_size:
+        raise ResumeError(f"{path}: its model has a vocabulary of {old_vocab}, the mixture's tokenizer {vocab_size}; {fix}")
+    old_fp = saved.get("data_fingerprint")
+    if old_fp and old_fp != data.fingerprint:
+        raise ResumeError(f"{path}: trained on {saved.get('data')} as it was (fingerprint {old_fp[:12]}…); "
+                          f"{data.folder} has changed since (now {data.fingerprint[:12]}…: re-mixed or rebuilt), so "
+                          f"the samples consumed so far no longer name the same data; {fix}")
