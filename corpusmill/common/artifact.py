@@ -125,7 +125,10 @@ def build_documents(path: str | Path, needed_by: str) -> tuple[Path, dict]:
     have kept documents, and only documents/ is ever read (never removed/)."""
     p = Path(path)
     for root in (p, p.parent, p.parent.parent):
-        if is_build(root) and (root == p or p.is_relative_to(root / "documents")):
+        if is_build(root) and root != p and not p.is_relative_to(root / "documents"):
+            raise ArtifactError(f"{needed_by}: {p} is inside the build {root} but not in its documents/: only "
+                                f"kept documents are ever read as text; give {root} itself")
+        if is_build(root):
             m = require(root, "build", needed_by)
             if not m["details"].get("documents"):
                 raise ArtifactError(f"{needed_by}: the build {root} kept 0 documents (every one was removed: see "

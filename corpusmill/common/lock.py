@@ -52,7 +52,13 @@ def exclusive(folder: str | Path, what: str = "output") -> Iterator[None]:
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise LockedError(f"{folder} is being written by {_describe(_holder(path))}; wait for it to "
+            holder = _holder(path)
+            for _ in range(20):  # the holder writes its name just after taking the lock
+                if holder:
+                    break
+                time.sleep(0.05)
+                holder = _holder(path)
+            raise LockedError(f"{folder} is being written by {_describe(holder)}; wait for it to "
                               f"finish (or stop it), then re-run. One writer per {what}.") from None
         earlier = _holder(path)
         if earlier:  # the file survives its holder; the lock did not, so that holder is gone

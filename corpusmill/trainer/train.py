@@ -172,12 +172,12 @@ def _train(cfg: TrainConfig, *, stop_after: int | None = None, batch_hook=None) 
 
     if master and (n := ckpt.remove_stale_temps(ckdir)):
         console.info("train: removed %d half-written checkpoint(s) a killed run left in %s", n, ckdir)
-    if master:  # the run is an artifact: unfinished until the last step, its data named from the start
-        _write_run_artifact(cfg, data, artifact.INCOMPLETE)
     if (found := ckpt.latest(ckdir)) is not None:
-        restore(found)
+        restore(found)  # refused (ResumeError) when the checkpoint was made on other data
     else:
         save()  # step 0: spike recovery always has somewhere to go back to
+    if master:  # the run is an artifact: unfinished until the last step, its data named from the start
+        _write_run_artifact(cfg, data, artifact.INCOMPLETE)
     log = MetricsLog(out / "metrics.jsonl", enabled=master, tb_dir=out / "tb" if spec.tensorboard else None,
                      purge_step=st["step"] + 1 if found else None)
     if master:
