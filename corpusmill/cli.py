@@ -10,7 +10,18 @@ from corpusmill.console import NORMAL, configure, verbosity_options
 from corpusmill.pipeline.config import ConfigError, load_build_config
 
 
-@click.group()
+class _Corpus(click.Group):
+    """Ctrl-C is a message and exit status 130, not a traceback: every command resumes."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("interrupted: re-run the same command to resume", err=True)
+            ctx.exit(130)
+
+
+@click.group(cls=_Corpus)
 @click.version_option(package_name="corpusmill")
 def main() -> None:
     """corpusmill: raw dumps to a clean pretraining corpus, token shards and a trained GPT."""

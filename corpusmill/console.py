@@ -62,8 +62,15 @@ def task(label: str, total: int | None = None, unit: str = "parts") -> Iterator[
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     console = Console(stderr=True)
-    if quiet() or _state["level"] is None or not console.is_terminal:
+    if quiet() or _state["level"] is None:
         yield lambda n=1, **fields: None
+        return
+    if not console.is_terminal:  # a batch job's log: a line at a steady interval shows it alive
+        progress = _LogProgress(label, total, unit)
+        try:
+            yield progress.advance
+        finally:
+            progress.stop()
         return
     with Progress(TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TextColumn(unit),
                   TextColumn("{task.fields[note]}"), TimeElapsedColumn(), console=console,
@@ -80,6 +87,58 @@ def task(label: str, total: int | None = None, unit: str = "parts") -> Iterator[
                 bar.update(t, advance=n, **kw)
 
         yield advance
+
+
+class _LogProgress:
+    """Progress as log lines where no bar can be drawn: every CORPUSMILL_PROGRESS_SECONDS (30), from a
+    timer thread (so a long unit still shows the job alive), what is done, the rate and the ETA."""
+
+    def __init__(self, label: str, total: int | None, unit: str):
+        import os
+        import threading
+        import time
+
+        self.clock = time.monotonic
+        self.label, self.total, self.unit, self.note = label, total, unit, ""
+        self.every = float(os.environ.get("CORPUSMILL_PROGRESS_SECONDS", 30))
+        self.start = self.clock()
+        self.done = self.at_start = 0
+        self.resumed = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"progress {label}", daemon=True)
+        self._thread.start()
+
+    def advance(self, n: int = 1, *, total: int | None = None, completed: int | None = None, note: str = "") -> None:
+        if total is not None:
+            self.total = total
+        if note:
+            self.note = note
+        if completed is not None:
+            if not self.resumed:  # work finished by an earlier run is not counted in the rate
+                self.at_start, self.resumed = completed, True
+            self.done = completed
+        else:
+            self.done += n
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            self.line()
+
+    def line(self) -> None:
+        elapsed = max(self.clock() - self.start, 1e-9)
+        rate = (self.done - self.at_start) / elapsed
+        of = f"/{self.total:,}" if self.total else ""
+        eta = f", ETA {_duration((self.total - self.done) / rate)}" if self.total and rate > 0 else ""
+        log.info("%s: %s%s %s after %s (%.3g %s/s%s)%s", self.label, f"{self.done:,}", of, self.unit,
+                 _duration(elapsed), rate, self.unit, eta, f"; {self.note}" if self.note else "")
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
 
 
 def _set(level: int):

@@ -46,3 +46,25 @@ def test_build_verbosity_levels(small_build, ray_local):
 def test_long_commands_take_quiet(command):
     result = CliRunner().invoke(main, [*command, "--help"])
     assert result.exit_code == 0 and "--quiet" in result.output
+
+
+def test_progress_lines_where_no_terminal_is(monkeypatch, capsys):
+    """A batch job's log (stderr a file) used to show nothing for minutes: now a line at a steady
+    interval, from a timer, with what is done, the rate and the ETA."""
+    import time
+
+    from corpusmill.console import NORMAL, configure, task
+
+    monkeypatch.setenv("CORPUSMILL_PROGRESS_SECONDS", "0.1")
+    configure(NORMAL)
+    with task("mix train", total=100, unit="tokens") as advance:
+        advance(completed=20)  # resumed: not counted in the rate
+        time.sleep(0.35)  # a long unit: lines keep coming
+        advance(30, note="2 shards")
+        time.sleep(0.25)
+    err = capsys.readouterr().err
+    lines = [ln for ln in err.splitlines() if "mix train:" in ln]
+    assert len(lines) >= 4, err
+    assert "20/100 tokens" in lines[0] and "50/100 tokens" in lines[-1] and "ETA" in lines[-1] and "2 shards" in lines[-1]
+    time.sleep(0.3)
+    assert "mix train" not in capsys.readouterr().err  # the timer stops with the task

@@ -4,11 +4,14 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import socket
 import tempfile
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Iterator
 
 import ray
+
+from corpusmill.common.config import ConfigError
 
 
 def _quiet() -> dict:
@@ -21,10 +24,20 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
     if ray.is_initialized():
         yield _cpus(num_cpus)
         return
-    address = address or os.environ.get("RAY_ADDRESS") or None
+    with ExitStack() as stack:
+        yield from _session(stack, address, num_cpus)
+
+
+def _session(stack: ExitStack, address: str | None, num_cpus: int | None) -> Iterator[int]:
+    address = cluster_address(address)
     temp_dir = None
     if address:
         _use_token_auth_if_available()
+        # A cluster on this host (ray start --node-ip-address 127.0.0.1): Ray would turn 127.0.0.1 into
+        # the host's outward address (unless RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 is set in our process)
+        # and find neither the GCS nor a node of its own there. Keep the driver on loopback instead.
+        if _host(address) in LOOPBACK:
+            stack.enter_context(_on_loopback())
         ray.init(address=address, **_quiet())
     else:
         # Ray's socket paths must stay short: a temp dir under /tmp, not under the output.
@@ -39,6 +52,48 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
         ray.shutdown()
         if temp_dir:
             shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+CONNECT_TIMEOUT_S = 10
+
+
+def _host(address: str) -> str:
+    return address.split("://")[-1].rsplit(":", 1)[0].strip("[]")
+
+
+def cluster_address(address: str | None) -> str | None:
+    """The cluster to use (the option, else RAY_ADDRESS), checked reachable: an address with nothing
+    behind it fails in seconds with a message naming it, not after Ray's own minute of retries."""
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    if not address or address == "auto" or address.startswith("ray://"):
+        return address
+    host, _, port = address.split("://")[-1].rpartition(":")
+    if not port.isdigit():
+        raise ConfigError(f"--ray-address {address!r}: expected HOST:PORT (the head's GCS port, 6379 by default)")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as e:
+        raise ConfigError(f"no Ray cluster at {address} ({e.strerror or e}): start one with `ray start --head "
+                          f"--port {port}`, or leave out --ray-address (and RAY_ADDRESS) for an embedded Ray") from None
+    return address
+
+
+@contextmanager
+def _on_loopback() -> Iterator[None]:
+    """What RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 does, for this process only and for this session: Ray
+    reads the variable once at import, into a private constant its address helpers consult."""
+    try:
+        from ray._private import ray_constants
+    except ImportError:  # another Ray layout: the variable is the documented way
+        yield
+        return
+    old = ray_constants.ENABLE_RAY_CLUSTER
+    ray_constants.ENABLE_RAY_CLUSTER = False
+    try:
+        yield
+    finally:
+        ray_constants.ENABLE_RAY_CLUSTER = old
 
 
 def _use_token_auth_if_available() -> None:

@@ -17,7 +17,7 @@ from corpusmill.pipeline.config import BuildConfig, ConfigError
 from corpusmill.common.files import atomic_write_text
 from corpusmill.pipeline.output import Output
 from corpusmill.pipeline.parts import Part, file_signature, plan_parts
-from corpusmill.common.ray_session import ray_session
+from corpusmill.common.ray_session import cluster_address, ray_session
 from corpusmill.pipeline.registry import build_stages
 from corpusmill.pipeline.stage import GlobalStage, Stage
 from corpusmill.pipeline.stats import aggregate
@@ -61,6 +61,7 @@ def config_fingerprint(cfg: BuildConfig, stages: list[Stage]) -> dict:
 def run_build(cfg: BuildConfig, *, fresh: bool = False, ray_address: str | None = None,
               num_cpus: int | None = None, config_path: str | None = None) -> dict:
     parts, stage_order, stages = check_config(cfg)
+    ray_address = cluster_address(ray_address or cfg.ray.address)  # before --fresh touches anything
     out = Output(cfg.output)
     with exclusive(out.root, "build output"):  # one writer; taken before anything in OUT is touched
         artifact.clear(out.root)  # not complete until the end says so

@@ -23,6 +23,7 @@ from corpusmill.trainer import checkpoint as ckpt
 from corpusmill.trainer.config import SpikeSpec, TrainConfig, TrainSpec, load_train_config
 from corpusmill.trainer.data import MixtureData
 from corpusmill.trainer.lineage import check_resume, mixture_ref
+from corpusmill.trainer.stop import StopSignals, leave
 from corpusmill.trainer.metrics import MetricsLog, peak_flops
 from corpusmill.trainer.mlm import IGNORE, TRAIN, VALIDATION, examples
 from corpusmill.trainer.model import GPT, build_config
@@ -108,6 +109,8 @@ def train(cfg: TrainConfig, *, stop_after: int | None = None, batch_hook=None) -
     without a final checkpoint, as a killed run would; batch_hook(consumed, batch) -> batch lets
     tests poison data. One writer per run folder: rank 0 holds its lock."""
     master = int(os.environ.get("RANK", 0)) == 0
+    if master and cfg.train.tensorboard:
+        summary_writer_class()  # fail before any work, before the run folder exists
     with exclusive(cfg.output, "training run") if master else nullcontext():
         return _train(cfg, stop_after=stop_after, batch_hook=batch_hook)
 
@@ -116,8 +119,6 @@ def _train(cfg: TrainConfig, *, stop_after: int | None = None, batch_hook=None) 
     spec = cfg.train
     rank, world, device = _distributed(spec.device)
     master = rank == 0
-    if master and spec.tensorboard:
-        summary_writer_class()  # fail before any work when the package is missing
     data = MixtureData(cfg.data, spec.seq_len, spec.seed)
     T, micro = data.seq_len, spec.micro_batch_size
     global_batch = max(1, spec.global_batch_tokens // T)
@@ -202,6 +203,7 @@ def _train(cfg: TrainConfig, *, stop_after: int | None = None, batch_hook=None) 
         advance(completed=st["step"])
     first = last = None
     t_total, steps_run, val = 0.0, 0, None
+    stop = bars.enter_context(StopSignals())
     try:
         while st["step"] < spec.steps and (stop_after is None or st["step"] < stop_after):
             t0 = time.perf_counter()
@@ -268,6 +270,14 @@ def _train(cfg: TrainConfig, *, stop_after: int | None = None, batch_hook=None) 
             if advance:
                 advance(completed=st["step"], note=f"loss {loss_v:.3f}")
             kill_point("train.step")
+            if (signum := stop.requested(world, device)) is not None:
+                save()
+                log.write(kind="event", event="stopped", signal=signum, step=st["step"])
+                if master:
+                    console.warning("train: stopped by signal %d after step %d; checkpoint written to %s: re-run the "
+                                    "same command to resume", signum, st["step"], ckdir)
+                log.close()
+                leave(signum)
     finally:
         bars.close()
     log.close()
