@@ -88,7 +88,7 @@ def quality_train(positive, negative, output, unit, valid_fraction, epoch, word_
 
 @main.command()
 @click.argument("config", type=click.Path(dir_okay=False))
-@click.option("--dry-run", is_flag=True, help="Encode (cached) and print the plan; write no shards.")
+@click.option("--dry-run", is_flag=True, help="Print the plan; write nothing. Sources not encoded yet are estimated from a sample.")
 @click.option("--fresh", is_flag=True, help="Replace a mixture made with another config (the encoded cache stays).")
 @click.option("--ray-address", default=None, help="Existing Ray cluster (default: an embedded local Ray).")
 @click.option("--num-cpus", type=click.IntRange(min=1), default=None, help="CPUs (workers) to use.")
@@ -107,6 +107,10 @@ def mix(config: str, dry_run: bool, fresh: bool, ray_address: str | None, num_cp
         raise click.ClickException(str(e)) from None
     if dry_run:
         click.echo(format_plan([SourcePlan(**p) for p in result["plan"]], cfg.total_tokens))
+        for name, e in result["estimated"].items():
+            click.echo(f"{name}: not encoded yet; available tokens estimated: {e['bytes']:,} bytes of text x "
+                       f"{e['tokens_per_byte']} tokens/byte (measured on {e['sample_bytes']:,} bytes), "
+                       f"{e['documents']:,} documents")
         return
     for name, s in result["sources"].items():
         click.echo(f"{name}: weight {s['weight']:.3f} realised {s['realised_share']:.4f} epochs {s['epochs']:.2f} "

@@ -134,6 +134,12 @@ def test_cap_fail_and_dry_run(setup):
         build_mixture(load_mixture_config(y))
     plan = build_mixture(load_mixture_config(write_yaml(d, "mixD")), dry_run=True)
     assert plan["dry_run"] and not list((d / "mixD").glob("*.arrow"))
+    assert sorted(plan["estimated"]) == ["books", "news", "zh"] and not (d / "mixD" / "_state" / "encoded").exists()
+    exact = build_mixture(load_mixture_config(write_yaml(d, "mixC", total_tokens=400_000)), dry_run=True)
+    assert exact["estimated"] == {}  # mixC's sources were encoded by the failed run: exact counts
+    for est, ex in zip(plan["plan"], exact["plan"]):
+        # off by the hold-out's draw: 5% of documents, not of tokens (news has 120 documents)
+        assert abs(est["available_tokens"] / ex["available_tokens"] - 1) < 0.05, (est, ex)
 
 
 def test_sigkill_during_mix_then_rerun_gives_identical_shards(setup):

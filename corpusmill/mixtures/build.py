@@ -46,19 +46,25 @@ class EncodedSource:
                               f"({manifest.get('tokenizer_sha256', '?')[:12]}…, the mixture uses {sha[:12]}…); "
                               "encode it again with the mixture's tokenizer, or point the source at its documents")
         self.name, self.files = name, [folder / f["file"] for f in manifest["files"]]
-        ids, lengths = [], []
+        # Per document only its length and two keys stay in memory (24 bytes), never the tokens or ids;
+        # lengths come from the `n_tokens` column written beside the tokens (older files: from tokens).
+        lengths, held, order = [], [], []
         for f in self.files:
-            t = pq.read_table(f, columns=["id", "tokens"])
-            ids += [str(i) for i in t.column("id").to_pylist()]
-            lengths.append(pc.list_value_length(t.column("tokens")).to_numpy())
-        self.ids = ids
-        self.lengths = np.concatenate(lengths) if lengths else np.zeros(0, np.int64)
-        held = _doc_keys(cfg.seed, name, ids, "validation").astype(np.float64) / 2**64
+            pf = pq.ParquetFile(f)
+            has_n = "n_tokens" in pf.schema_arrow.names
+            for batch in pf.iter_batches(columns=["id", "n_tokens" if has_n else "tokens"], batch_size=65_536):
+                col = batch.column(1)
+                lengths.append((col if has_n else pc.list_value_length(col)).to_numpy(zero_copy_only=False)
+                               .astype(np.int64))
+                ids = [str(i) for i in batch.column(0).to_pylist()]
+                held.append(_doc_keys(cfg.seed, name, ids, "validation"))
+                order.append(_doc_keys(cfg.seed, name, ids, "sample"))
+        join = (lambda a, t: np.concatenate(a) if a else np.zeros(0, t))
+        self.lengths, self.order_key = join(lengths, np.int64), join(order, np.uint64)
         total = int(self.lengths.sum())
         frac = cfg.validation.fraction if cfg.validation.fraction is not None else (
             min(0.5, cfg.validation.tokens / total) if total else 0.0)
-        self.is_val = held < frac
-        self.order_key = _doc_keys(cfg.seed, name, ids, "sample")
+        self.is_val = join(held, np.uint64).astype(np.float64) / 2**64 < frac
 
     @property
     def train_tokens(self) -> int:
@@ -115,8 +121,8 @@ def encode_sources(cfg: MixtureConfig, tok, state: Path, refs: dict[str, dict], 
         if refs[s.name]["kind"] == "encoded":
             folders[s.name] = Path(s.path)
             continue
-        key = artifact.sha256_json([refs[s.name]["fingerprint"], tok.sha256])[:16]
-        done = state / "encoded" / f"{s.name}-{key}"
+        done = _cached(state, s.name, refs[s.name], tok)
+        key = done.name.rsplit("-", 1)[1]
         for stale in [state / "encoded" / s.name, *(state / "encoded").glob(f"{s.name}-*")]:
             if stale != done and stale.is_dir():  # an earlier build of the source, or another tokenizer
                 shutil.rmtree(stale)
@@ -152,6 +158,8 @@ def build_mixture(cfg: MixtureConfig, *, dry_run: bool = False, fresh: bool = Fa
 def _check_or_reset(out: Path, cfg: MixtureConfig, fresh: bool, dry_run: bool) -> None:
     """Like build: a folder holding a mixture of another config is refused unless --fresh, which
     deletes the shards and manifests (the encoded cache stays: it is keyed by content)."""
+    if dry_run:  # writes nothing, so it neither refuses nor deletes
+        return
     path = out / "_state" / "config.json"
     wanted = mixture_config(cfg)
     earlier = json.loads(path.read_text()) if path.is_file() else None
@@ -164,21 +172,42 @@ def _check_or_reset(out: Path, cfg: MixtureConfig, fresh: bool, dry_run: bool) -
     elif has_output and earlier is not None and earlier != wanted:
         raise ConfigError(f"{out} holds a mixture made with another configuration (differs in: "
                           f"{', '.join(diff_keys(earlier, wanted)[:12])}); re-run with --fresh to replace it")
-    elif has_output and earlier is None and not dry_run:
+    elif has_output and earlier is None:
         raise ConfigError(f"{out} holds token shards of unknown origin (no _state/config.json); re-run with "
                           "--fresh to replace them, or choose another output")
-    if not dry_run:
-        atomic_write_text(path, json.dumps(wanted, indent=1, sort_keys=True))
+    atomic_write_text(path, json.dumps(wanted, indent=1, sort_keys=True))
+
+
+def _dry_run(cfg: MixtureConfig, tok, refs: dict, out: Path) -> dict:
+    """The plan from exact counts where a source is already encoded, else from an estimate."""
+    from corpusmill.mixtures.estimate import estimate_train_tokens
+
+    available, estimated = {}, {}
+    for s in cfg.sources:
+        done = _cached(out / "_state", s.name, refs[s.name], tok) if refs[s.name]["kind"] != "encoded" else Path(s.path)
+        if done is not None and (done / "manifest.json").is_file():
+            available[s.name] = EncodedSource(done, s.name, tok.sha256, cfg).train_tokens
+        else:
+            frac = cfg.validation.fraction if cfg.validation.fraction is not None else 0.0
+            est = estimate_train_tokens(build_documents(s.path, f"mix: sources.{s.name}")[0], tok, frac)
+            available[s.name], estimated[s.name] = est["tokens"], est
+    plans = plan_quotas({s.name: s.weight for s in cfg.sources}, available,
+                        {s.name: s.max_epochs for s in cfg.sources}, cfg.total_tokens, cfg.on_cap)
+    return {"plan": [p.to_dict() for p in plans], "dry_run": True, "estimated": estimated}
+
+
+def _cached(state: Path, name: str, ref: dict, tok) -> Path:
+    return state / "encoded" / f"{name}-{artifact.sha256_json([ref['fingerprint'], tok.sha256])[:16]}"
 
 
 def _mix(cfg: MixtureConfig, tok, refs: dict, out: Path, dry_run: bool, ray_address, num_cpus) -> dict:
+    if dry_run:
+        return _dry_run(cfg, tok, refs, out)
     state = out / "_state"
     folders = encode_sources(cfg, tok, state, refs, ray_address, num_cpus)
     sources = {s.name: EncodedSource(folders[s.name], s.name, tok.sha256, cfg) for s in cfg.sources}
     plans = plan_quotas({s.name: s.weight for s in cfg.sources}, {n: e.train_tokens for n, e in sources.items()},
                         {s.name: s.max_epochs for s in cfg.sources}, cfg.total_tokens, cfg.on_cap)
-    if dry_run:
-        return {"plan": [p.to_dict() for p in plans], "dry_run": True}
     meta = ShardMeta(tok.vocab_size, tok.bos_id, tok.eos_id, tok.sha256, tuple(s.name for s in cfg.sources))
     # the manifests go first: a run killed below must not leave them naming shards being rewritten
     artifact.clear(out)

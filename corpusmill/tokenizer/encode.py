@@ -170,6 +170,8 @@ class _Writer:
 
         name = f"part-{unit.index:06d}.parquet"
         final = Path(self.out) / name
+        # per-document lengths beside the tokens: a mixture plans from them without reading tokens
+        table = table.append_column("n_tokens", pc.list_value_length(table["tokens"]).cast(pa.int32()))
         with atomic_path(final, fsync=False) as tmp:
             pq.write_table(table.replace_schema_metadata(tok.metadata()), tmp, compression="zstd")
         n = int(pc.sum(pc.list_value_length(table["tokens"])).as_py() or 0)
