@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export RAY_USAGE_STATS_ENABLED := 0
 
-.PHONY: setup demo test test-fast bench clean
+.PHONY: setup demo test test-fast bench bench-scale clean
 
 setup: $(STAMP)
 
@@ -26,10 +26,11 @@ demo: setup
 	$(BIN)/python examples/quickstart/make_demo_dump.py examples/quickstart/dump
 	$(BIN)/corpus build examples/quickstart/build.yaml --fresh
 	cd examples/quickstart && ../../$(BIN)/corpus tokenizer train --input out --vocab-size 2000 --output tok
-	cd examples/quickstart && rm -rf mix runs && ../../$(BIN)/corpus mix mixture.yaml
+	cd examples/quickstart && rm -rf runs && ../../$(BIN)/corpus mix mixture.yaml --fresh
 	cd examples/quickstart && ../../$(BIN)/corpus train train.yaml
 	cd examples/quickstart && ../../$(BIN)/corpus generate runs/tiny --prompt "The researchers in Lyon" --max-new-tokens 40
 	cd examples/quickstart && ../../$(BIN)/corpus export runs/tiny --output hf --verify
+	cd examples/quickstart && ../../$(BIN)/corpus lineage runs/tiny
 	@echo "outputs under examples/quickstart/: out/ (documents, removed, stats.json, report.html), tok/ (tokenizer), mix/ (token shards, manifest.json), runs/tiny/ (checkpoints, metrics.jsonl, tb/), hf/ (the model for transformers)"
 
 test: setup
@@ -43,6 +44,10 @@ test-fast: setup
 
 bench: setup
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+# every command at 1x/4x/16x input (about 10 minutes on 2 cores): time, memory, growth exponents
+bench-scale: setup
+	$(BIN)/python benchmarks/bench_scale.py
 
 clean:
 	rm -rf $(VENV) examples/quickstart/dump examples/quickstart/out examples/quickstart/tok \

@@ -42,8 +42,10 @@ def _register() -> None:
 @click.option("--ray-address", default=None, help="Existing Ray cluster (default: an embedded local Ray; also RAY_ADDRESS).")
 @click.option("--fresh", is_flag=True, help="Forget earlier results in the output folder and start over.")
 @click.option("--num-cpus", type=click.IntRange(min=1), default=None, help="CPUs (workers) to use.")
+@click.option("--max-problems", type=click.IntRange(min=0), default=None,
+              help="Exit with status 3 when the input had more problems than this (for CI); the build is kept.")
 @verbosity_options
-def build(config: str, ray_address: str | None, fresh: bool, num_cpus: int | None) -> None:
+def build(config: str, ray_address: str | None, fresh: bool, num_cpus: int | None, max_problems: int | None) -> None:
     """Raw dumps -> clean documents (Parquet), removed documents with reasons, stats.json."""
     from corpusmill.pipeline.runner import run_build
 
@@ -57,6 +59,10 @@ def build(config: str, ray_address: str | None, fresh: bool, num_cpus: int | Non
                            "failed_parts": len(stats["failed_parts"]), "seconds": stats["seconds"]}))
     if stats["failed_parts"]:  # each was logged as it failed
         sys.exit(1)
+    problems = sum(p["count"] for p in stats["problems"])
+    if max_problems is not None and problems > max_problems:
+        click.echo(f"input problems: {problems} > --max-problems {max_problems} (see stats.json)", err=True)
+        sys.exit(3)
 
 
 @main.group()

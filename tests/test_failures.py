@@ -70,3 +70,40 @@ def test_a_ray_address_with_nothing_behind_it_fails_fast_and_touches_nothing(tmp
     assert r.returncode == 1 and time.time() - t0 < 30
     assert f"no Ray cluster at 127.0.0.1:{port}" in r.stderr and "Traceback" not in r.stderr, r.stderr
     assert (tmp_path / "out" / "stats.json").read_text() == "{}"  # --fresh did not run
+
+
+def test_user_mistakes_get_a_message_not_a_traceback(tmp_path):
+    from click.testing import CliRunner
+
+    from corpusmill.cli import main
+    from test_trainer import make_mixture, tiny_cfg
+
+    (tmp_path / "b.yaml").write_text(json.dumps({"inputs": [{"name": "a", "path": "x.jsonl"}], "output": "out",
+                                                 "stages": [{"length": {"min_chars": 500, "max_chars": 100}}]}))
+    r = CliRunner().invoke(main, ["build", str(tmp_path / "b.yaml")])
+    assert r.exit_code == 1 and "max_chars (100) is below min_chars (500)" in r.output, r.output
+    r = CliRunner().invoke(main, ["plan", "--params", "tiny"])
+    assert r.exit_code == 0 and json.loads(r.output.splitlines()[0])["params"] > 1e6, r.output
+    make_mixture(tmp_path / "mix")
+    for train, message in ((dict(global_batch_tokens=32 * 6, micro_batch_size=4), "do not split into 1 rank"),
+                           (dict(seq_len=1 << 20), "fewer than one window")):
+        cfg = tiny_cfg(tmp_path, **train)
+        (tmp_path / "t.yaml").write_text(json.dumps(cfg.model_dump(mode="json")))
+        r = CliRunner().invoke(main, ["train", str(tmp_path / "t.yaml")])
+        assert r.exit_code == 1 and message in r.output and r.exception.__class__ is SystemExit, r.output
+
+
+@pytest.mark.usefixtures("ray_local")
+def test_input_problems_are_summarised_and_max_problems_fails_ci(tmp_path):
+    from click.testing import CliRunner
+
+    from corpusmill.cli import main
+
+    (tmp_path / "a.jsonl").write_text(json.dumps({"text": "a fine document " * 20}) + "\n{not json\n")
+    (tmp_path / "b.yaml").write_text(json.dumps({"inputs": [{"name": "a", "path": "a.jsonl"}], "output": "out",
+                                                 "stages": []}))
+    r = CliRunner().invoke(main, ["build", str(tmp_path / "b.yaml"), "--max-problems", "0"])
+    assert r.exit_code == 3 and "input problems: 1 > --max-problems 0" in r.output, r.output
+    assert "input problems: 1 in 1 file(s)" in r.output
+    r = CliRunner().invoke(main, ["build", str(tmp_path / "b.yaml"), "--max-problems", "1"])
+    assert r.exit_code == 0, r.output

@@ -116,7 +116,22 @@ def _build(cfg: BuildConfig, out: Output, parts: list[Part], stage_order: list[s
              "removed/<stage>/ and stats.json to %s", t["documents_in"], t["kept"], t["removed"],
              sum(p["count"] for p in stats["problems"]), stats["seconds"], out.root)
     _warn_low_yield(stats)
+    _warn_problems(stats)
     return stats
+
+
+def _warn_problems(stats: dict) -> None:
+    """One summary at the end: problems are counted per record as they happen, and easy to miss."""
+    problems = stats["problems"]
+    if not problems:
+        return
+    reasons: dict[str, int] = {}
+    for p in problems:
+        reasons[p["reason"]] = reasons.get(p["reason"], 0) + p["count"]
+    files = sorted({p["file"] for p in problems})
+    log.warning("input problems: %d in %d file(s) (%s), e.g. %s; each is in stats.json under `problems` with "
+                "positions", sum(reasons.values()), len(files),
+                ", ".join(f"{r} {n}" for r, n in sorted(reasons.items(), key=lambda kv: -kv[1])), files[0])
 
 
 def _follow_input_changes(out: Output, parts: list[Part], global_stages: list[GlobalStage]) -> None:

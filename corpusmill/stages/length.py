@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from corpusmill.common.config import Strict
 from corpusmill.pipeline.stage import Decision, Stage
@@ -19,6 +19,13 @@ class LengthOptions(Strict):
     min_chars: int = Field(0, ge=0, description="Remove documents with fewer characters (too_short).")
     max_chars: int | None = Field(None, gt=0, description="Remove documents with more characters (too_long).")
     min_words: int = Field(0, ge=0, description="Remove documents with fewer words (too_few_words); a Han or kana character counts as one word.")
+
+    @model_validator(mode="after")
+    def _bounds(self) -> "LengthOptions":
+        if self.max_chars is not None and self.max_chars < self.min_chars:
+            raise ValueError(f"max_chars ({self.max_chars}) is below min_chars ({self.min_chars}): every "
+                             "document would be removed")
+        return self
 
 
 class LengthFilter(Stage):

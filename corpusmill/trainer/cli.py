@@ -57,9 +57,23 @@ def generate(run_or_ckpt, prompt, max_new_tokens, temperature, top_k, seed, toke
 @click.option("--gpu", type=click.Choice(["h100", "h200", "a100"], case_sensitive=False), default="h100", show_default=True)
 def plan(params, tokens, gpus, mfu, gpu) -> None:
     """Compute plan: 6ND FLOPs, Chinchilla-optimal tokens, wall time."""
+    from corpusmill.trainer.model import PRESETS, build_config
     from corpusmill.trainer.plan import parse_count, plan as make_plan
 
-    p = make_plan(parse_count(params), parse_count(tokens) if tokens else None, gpus, mfu, gpu)
+    if params in PRESETS:  # a model preset: its parameter count at a 32k vocabulary, built on no device
+        import torch
+
+        from corpusmill.trainer.model import GPT
+
+        with torch.device("meta"):
+            params = str(GPT(build_config(32000, 2048, params)).num_params(False))
+    try:
+        count = parse_count(params)
+        tok_count = parse_count(tokens) if tokens else None
+    except (ValueError, KeyError):
+        raise click.ClickException(f"--params {params!r}: give a count (124M, 1.3B, 7e9) or a preset "
+                                   f"({', '.join(sorted(PRESETS))})") from None
+    p = make_plan(count, tok_count, gpus, mfu, gpu)
     click.echo(json.dumps(p))
     click.echo(f"{p['params']:.3g} params x {p['tokens']:.3g} tokens = {p['flops']:.3g} FLOPs "
                f"(Chinchilla-optimal: {p['chinchilla_tokens']:.3g} tokens); {gpus} x {gpu} at {mfu:.0%} MFU: "

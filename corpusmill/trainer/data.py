@@ -32,6 +32,9 @@ class MixtureData:
         self.fingerprint = sha256_json(self.manifest)  # = the mixture artifact's fingerprint
         self.seq_len = int(seq_len or self.manifest["seq_len"])
         stream = TokenStream(_paths(self.folder, self.manifest["train"]))
+        if stream.total < self.seq_len + 1:
+            raise ConfigError(f"seq_len {self.seq_len}: {self.folder} holds {stream.total:,} training tokens, fewer "
+                              f"than one window of seq_len + 1; lower train.seq_len or mix more tokens")
         self.meta = stream.meta
         self.vocab_size = int(self.manifest.get("tokenizer", {}).get("vocab_size") or stream.meta.vocab_size)
         self.train = PackedSampler(stream, self.seq_len, seed=seed)

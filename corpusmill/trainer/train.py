@@ -15,6 +15,7 @@ import torch
 import torch.distributed as dist
 
 from corpusmill.common import artifact
+from corpusmill.common.config import ConfigError
 from corpusmill.common.lock import exclusive
 from corpusmill.console import log as console
 from corpusmill.console import task
@@ -124,8 +125,14 @@ def _train(cfg: TrainConfig, *, stop_after: int | None = None, batch_hook=None) 
     global_batch = max(1, spec.global_batch_tokens // T)
     per_rank = global_batch // world
     if global_batch % world or per_rank % micro:
-        raise ValueError(f"global batch {global_batch} samples (= {spec.global_batch_tokens} tokens / {T}) "
-                         f"must split into {world} ranks x micro batches of {micro}")
+        raise ConfigError(f"train.global_batch_tokens: {spec.global_batch_tokens} tokens / seq_len {T} = "
+                          f"{global_batch} samples per step, which do not split into {world} rank(s) x micro "
+                          f"batches of {micro} (train.micro_batch_size); choose global_batch_tokens = "
+                          f"{T} x {world} x {micro} x k")
+    if spec.seq_len and spec.seq_len != int(data.manifest.get("seq_len", spec.seq_len)):
+        console.warning("train.seq_len %d differs from the mixture's seq_len %s (%s): windows are cut at %d "
+                        "tokens, which works, but the mixture was planned for its own", spec.seq_len,
+                        data.manifest.get("seq_len"), cfg.data, spec.seq_len)
     accum = per_rank // micro
     m = cfg.model
     mconf = build_config(data.vocab_size, T, m.preset, n_layer=m.n_layer, n_head=m.n_head, d_model=m.d_model,
