@@ -97,7 +97,11 @@ def run_units(fn: Callable, args: tuple, units: list[tuple], marker: Callable[..
     if todo:
         remote = ray.remote(num_cpus=1)(fn)
         pending: dict[object, int] = {}
-        log.debug("%s: %d units (%d finished earlier)", label, len(units), len(units) - len(todo))
+        if len(todo) < len(units):  # say where a resumed run picks up
+            log.info("%s: resuming at unit %d of %d (%d finished earlier)", label, todo[0] + 1, len(units),
+                     len(units) - len(todo))
+        else:
+            log.debug("%s: %d units", label, len(units))
         try:
             with task(label, total=len(units), unit="units") as advance:
                 advance(completed=len(units) - len(todo))
