@@ -201,6 +201,95 @@ def one_size(work: Path, scale: int, x: int, pool: list[str], env: dict) -> list
     return rows
 
 
+def dedup_seconds(out: Path) -> float:
+    return sum(json.loads((out / "stats.json").read_text())["stages"]["dedup"]["seconds"].values())
+
+
+def workers_check(work: Path, scale: int, env: dict) -> dict:
+    """The same build (the SIZE run's input) with 1 worker: dedup throughput per worker count."""
+    d = work / f"{scale}x"
+    corpus = str(BIN / "corpus")
+    (d / "one.yaml").write_text((d / "build.yaml").read_text().replace('"output": "out"', '"output": "out1"'))
+    run([corpus, "build", "one.yaml", "--quiet", "--num-cpus", "1"], d, env)
+    mb = (d / "docs.jsonl").stat().st_size / 2**20
+    one, two = dedup_seconds(d / "out1"), dedup_seconds(d / "out")
+    row = {"bench": "scale-dedup-workers", "size": f"{scale}x", "input_mb": round(mb, 1),
+           "dedup_seconds_1": round(one, 2), "dedup_seconds_2": round(two, 2), "speedup_2_vs_1": round(one / two, 3),
+           "gb_per_hour_per_core_1": round(mb / 1024 / (one / 3600), 2),
+           "gb_per_hour_per_core_2": round(mb / 1024 / (two / 3600) / 2, 2),
+           "same_documents": _ids(d / "out1") == _ids(d / "out"), "goal": ">= 1.7x"}
+    emit(row)
+    return row
+
+
+def _ids(out: Path) -> list[str]:
+    import pyarrow.dataset as ds
+
+    return sorted(ds.dataset(str(out / "documents"), format="parquet").to_table(columns=["id"]).column("id").to_pylist())
+
+
+CLUSTER = """
+import sys
+from ray.cluster_utils import Cluster
+c = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+c.add_node(num_cpus=1)
+c.wait_for_nodes()
+print(c.address, flush=True)
+sys.stdin.read()  # until the harness closes it
+c.shutdown()
+"""
+
+
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                stat = (d / "stat").read_text()
+                children.setdefault(int(stat[stat.rindex(")") + 2:].split()[1]), []).append(int(d.name))
+            except (OSError, ValueError):
+                continue
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += children.get(p, [])
+    return out
+
+
+def cluster_check(work: Path, scale: int, env: dict) -> dict:
+    """The SIZE build again through --ray-address: a two-node ray.cluster_utils.Cluster on this machine
+    (head + one more node, kept on loopback), stopped afterwards with every process it started; the
+    documents must equal the embedded build's. Our command gets no Ray setting of its own."""
+    import signal
+
+    d = work / f"{scale}x"
+    helper = subprocess.Popen([sys.executable, "-c", CLUSTER], env={**env, "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"},
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        address = helper.stdout.readline().strip()
+        if not address:  # without it the build would quietly start an embedded Ray
+            raise SystemExit("the two-node cluster did not start")
+        (d / "cl.yaml").write_text((d / "build.yaml").read_text().replace('"output": "out"', '"output": "outc"'))
+        r = run([str(BIN / "corpus"), "build", "cl.yaml", "--quiet", "--ray-address", address], d, env)
+    finally:
+        tree = _descendants(helper.pid)
+        helper.stdin.close()
+        try:
+            helper.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            pass
+        for pid in tree:  # whatever shutdown left behind (Ray's agents survive their parent)
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    row = {"bench": "scale-cluster", "size": f"{scale}x", "nodes": 2, "address": address, "seconds": r["seconds"],
+           "same_documents_as_embedded": _ids(d / "outc") == _ids(d / "out")}
+    emit(row)
+    return row
+
+
 def exponents(rows: list[dict], sizes: list[int]) -> list[dict]:
     lo, hi = f"{sizes[-2]}x", f"{sizes[-1]}x"
     span = math.log(sizes[-1] / sizes[-2])
@@ -226,6 +315,8 @@ def main() -> int:
     ap.add_argument("--sizes", default="1,4,16")
     ap.add_argument("--work", default=None)
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--checks", default="workers,cluster", help="at 4x: workers (dedup 1 vs 2 workers), "
+                    "cluster (two Ray nodes through --ray-address); empty for none")
     args = ap.parse_args()
     if not realdocs.available():
         skip("scale", f"real text not available under {realdocs.SHARED}")
@@ -236,15 +327,23 @@ def main() -> int:
     emit({"bench": "scale", "x": args.x, "sizes": sizes, "pieces": len(pool), "cpus": os.cpu_count(), "work": str(work)})
     rows = []
     try:
+        checks = [c for c in args.checks.split(",") if c]
+        extra = []
         for s in sizes:
             rows += one_size(work, s, args.x, pool, env)
+            if s == 4 and "workers" in checks:
+                extra.append(workers_check(work, s, env))
+            if s == 4 and "cluster" in checks:
+                extra.append(cluster_check(work, s, env))
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
     growth = exponents(rows, sizes) if len(sizes) > 1 else []
     for g in growth:
         emit(g)
-    return 0 if all(g["time_ok"] and g["memory_ok"] for g in growth) else 1
+    ok = all(g["time_ok"] and g["memory_ok"] for g in growth)
+    ok = ok and all(e.get("same_documents", True) and e.get("same_documents_as_embedded", True) for e in extra)
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

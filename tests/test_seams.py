@@ -309,3 +309,14 @@ def test_two_builds_on_one_output_exactly_one_runs(tmp_path):
     stats = json.loads((tmp_path / "out" / "stats.json").read_text())
     assert stats["accounting_ok"] and stats["totals"]["kept"] == 3000
     assert len(rows(tmp_path / "out", "documents")) == 3000 and artifact.read(tmp_path / "out")["status"] == "complete"
+
+
+def test_a_refused_rebuild_leaves_the_finished_build_usable(tmp_path):
+    """A config change is refused without --fresh; the refusal must not unmake the earlier build."""
+    jsonl(tmp_path / "in" / "a.jsonl", texts(10, seed=11))
+    y = write_build(tmp_path, "b.yaml", "in/*.jsonl", "out", dedup=False)
+    build(y)
+    y.write_text(y.read_text().replace('"min_chars": 50', '"min_chars": 60'))
+    with pytest.raises(ConfigError, match=r"differs in: config.stages\[1\].length.min_chars"):
+        build(y)
+    assert build_documents(tmp_path / "out", "mix")[1]["kind"] == "build"

@@ -32,13 +32,12 @@ def _session(stack: ExitStack, address: str | None, num_cpus: int | None) -> Ite
     address = cluster_address(address)
     temp_dir = None
     if address:
-        _use_token_auth_if_available()
         # A cluster on this host (ray start --node-ip-address 127.0.0.1): Ray would turn 127.0.0.1 into
         # the host's outward address (unless RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 is set in our process)
         # and find neither the GCS nor a node of its own there. Keep the driver on loopback instead.
         if _host(address) in LOOPBACK:
             stack.enter_context(_on_loopback())
-        ray.init(address=address, **_quiet())
+        _connect(address)
     else:
         # Ray's socket paths must stay short: a temp dir under /tmp, not under the output.
         # CORPUSMILL_RAY_TMP lets a caller (tests) find and clean up what Ray started.
@@ -96,19 +95,32 @@ def _on_loopback() -> Iterator[None]:
         ray_constants.ENABLE_RAY_CLUSTER = old
 
 
-def _use_token_auth_if_available() -> None:
-    """`ray start` turns on token auth when a token exists (~/.ray/auth_token), but ray.init
-    with an explicit address does not, and fails with a bare ConnectionError. A token also
-    works against a cluster without auth, so use it when there is one and RAY_AUTH_MODE is unset."""
-    if "RAY_AUTH_MODE" in os.environ:
+def _connect(address: str) -> None:
+    """`ray start` turns on token auth when a token exists (~/.ray/auth_token), but ray.init with an
+    explicit address does not, and fails with a bare ConnectionError. A token sent to a cluster
+    without auth is no better: it connects, then no actor starts. So: without, then with the token."""
+    try:
+        ray.init(address=address, **_quiet())
         return
-    try:  # Ray's own switch (it also refreshes Ray's cached config); private, so guarded
-        from ray._private.authentication.authentication_token_setup import (
-            maybe_enable_token_auth_if_token_available,
-        )
-    except ImportError:
-        return
-    maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
+    except ConnectionError:
+        if "RAY_AUTH_MODE" in os.environ or not _use_token_auth_if_available():
+            raise
+    ray.shutdown()
+    ray.init(address=address, **_quiet())
+
+
+def _use_token_auth_if_available() -> bool:
+    """Ray's own switch (it also refreshes Ray's cached config), without the warning Ray prints
+    on the user's terminal when it flips it; private, so guarded."""
+    try:
+        from ray._private.authentication import authentication_token_setup as auth
+
+        if not auth.AuthenticationTokenLoader.instance().has_token(ignore_auth_mode=True):
+            return False
+        auth._enable_token_auth()
+        return True
+    except (ImportError, AttributeError):
+        return False
 
 
 def _cpus(requested: int | None) -> int:

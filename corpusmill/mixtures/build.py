@@ -87,7 +87,7 @@ class EncodedSource:
         """(row, tokens) in file order."""
         row = 0
         for f in self.files:
-            for batch in pq.ParquetFile(f).iter_batches(columns=["tokens"]):
+            for batch in pq.ParquetFile(f).iter_batches(columns=["tokens"], batch_size=1024):
                 col = batch.column(0)
                 values, offsets = col.values.to_numpy(zero_copy_only=False), col.offsets.to_numpy()
                 for j in range(len(col)):

@@ -64,7 +64,6 @@ def run_build(cfg: BuildConfig, *, fresh: bool = False, ray_address: str | None 
     ray_address = cluster_address(ray_address or cfg.ray.address)  # before --fresh touches anything
     out = Output(cfg.output)
     with exclusive(out.root, "build output"):  # one writer; taken before anything in OUT is touched
-        artifact.clear(out.root)  # not complete until the end says so
         if fresh:
             out.reset()
         stats = _build(cfg, out, parts, stage_order, stages, ray_address, num_cpus)
@@ -85,6 +84,7 @@ def _build(cfg: BuildConfig, out: Output, parts: list[Part], stage_order: list[s
     if changed:
         raise ConfigError(f"{cfg.output} holds a build made with another configuration or version (differs in: "
                           f"{', '.join(changed[:12])}); re-run with --fresh to start over")
+    artifact.clear(out.root)  # from here the output changes: not complete until the end says so
     global_stages = [s for s in stages if isinstance(s, GlobalStage)]
     _follow_input_changes(out, parts, global_stages)
     done = {p.part_id: out.part_stats(p.part_id) for p in parts if out.is_done(p.part_id)}
@@ -197,7 +197,7 @@ def _run_parts(cfg: BuildConfig, todo: list[Part], total: int, cpus: int) -> lis
     try:
         with task("build", total=total, unit="parts") as advance:
             advance(completed=done)
-            for result in ActorPool(actors).map_unordered(lambda a, p: a.run.remote(p.to_dict()), todo):
+            for result in _results(ActorPool(actors).map_unordered(lambda a, p: a.run.remote(p.to_dict()), todo)):
                 done += 1
                 docs += result.get("documents_in", 0)
                 if "failed" in result:
@@ -209,3 +209,14 @@ def _run_parts(cfg: BuildConfig, todo: list[Part], total: int, cpus: int) -> lis
         for a in actors:
             ray.kill(a)
     return failed
+
+
+def _results(results):
+    """A worker lost to Ray itself (a node gone, an actor that never started) is a message that
+    says what to do, not Ray's traceback; finished parts are kept for the re-run."""
+    try:
+        yield from results
+    except ray.exceptions.RayError as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        raise ConfigError(f"Ray lost a build worker ({type(e).__name__}: {first}); the parts finished so far "
+                          "are kept: check the cluster (`ray status`) and re-run the same command") from None
