@@ -45,6 +45,7 @@ STAGES = [{"normalize": {}}, {"length": {"min_chars": 200, "min_words": 30}}, {"
           {"quality": {}}, {"sensitive": {"pii": "redact", "url_blocklist": True, "badwords": True}},
           {"dedup": {"exact": True, "url": True, "minhash": {"ngram": 5, "bands": 14, "rows": 8}}}]
 MIX_TOTAL, SHARD_TOKENS = 24_000_000, 12_000_000
+FILES = 8  # input files per size
 
 
 def pieces(seed: int = 0) -> list[str]:
@@ -83,9 +84,11 @@ def write_corpus(path: Path, n: int, pool: list[str], seed: int = 0) -> dict:
             planted[f"d{i}"] = ("url", docs[j]["id"])
         else:
             docs.append({"id": f"d{i}", "url": f"https://site{i % 97}.test/p/{i}", "text": "\n\n".join(rnd.sample(pool, 4))})
-    with open(path, "w") as fh:
-        for d in docs:
-            fh.write(json.dumps(d, ensure_ascii=False) + "\n")
+    path.mkdir(parents=True, exist_ok=True)  # as a dump comes: several files, so parts run in parallel
+    for k in range(FILES):
+        with open(path / f"part-{k:02d}.jsonl", "w") as fh:
+            for d in docs[k::FILES]:
+                fh.write(json.dumps(d, ensure_ascii=False) + "\n")
     return planted
 
 
@@ -161,12 +164,12 @@ def one_size(work: Path, scale: int, x: int, pool: list[str], env: dict) -> list
     shutil.rmtree(d, ignore_errors=True)
     d.mkdir(parents=True)
     n = scale * x
-    planted = write_corpus(d / "docs.jsonl", n, pool, seed=scale)
-    (d / "build.yaml").write_text(json.dumps({"inputs": [{"name": "web", "path": "docs.jsonl"}], "output": "out",
+    planted = write_corpus(d / "docs", n, pool, seed=scale)
+    (d / "build.yaml").write_text(json.dumps({"inputs": [{"name": "web", "path": "docs/*.jsonl"}], "output": "out",
                                               "stages": STAGES}))
     corpus = str(BIN / "corpus")
     rows = []
-    mb_in = (d / "docs.jsonl").stat().st_size / 2**20
+    mb_in = sum(f.stat().st_size for f in (d / "docs").glob("*.jsonl")) / 2**20
 
     def record(command: str, r: dict, **extra):
         row = {"bench": "scale", "command": command, "size": f"{scale}x", "documents": n, "input_mb": round(mb_in, 1),
@@ -211,7 +214,7 @@ def workers_check(work: Path, scale: int, env: dict) -> dict:
     corpus = str(BIN / "corpus")
     (d / "one.yaml").write_text((d / "build.yaml").read_text().replace('"output": "out"', '"output": "out1"'))
     run([corpus, "build", "one.yaml", "--quiet", "--num-cpus", "1"], d, env)
-    mb = (d / "docs.jsonl").stat().st_size / 2**20
+    mb = sum(f.stat().st_size for f in (d / "docs").glob("*.jsonl")) / 2**20
     one, two = dedup_seconds(d / "out1"), dedup_seconds(d / "out")
     row = {"bench": "scale-dedup-workers", "size": f"{scale}x", "input_mb": round(mb, 1),
            "dedup_seconds_1": round(one, 2), "dedup_seconds_2": round(two, 2), "speedup_2_vs_1": round(one / two, 3),

@@ -37,9 +37,8 @@ def sha256_json(obj: Any) -> str:
 def files_fingerprint(root: str | Path, files: Iterable[str | Path], extra: Any = None) -> str:
     """sha256 over (path relative to root, size) of each file, plus extra: cheap, and the same
     for the same bytes rewritten by a resume (mtimes would not be)."""
-    root = Path(root)
-    rows = sorted((str(Path(f).relative_to(root) if Path(f).is_absolute() else f),
-                   (root / f).stat().st_size) for f in files)
+    root = Path(root).resolve()
+    rows = sorted((str(Path(f).resolve().relative_to(root)), Path(f).stat().st_size) for f in files)
     return sha256_json({"files": rows, "extra": extra})
 
 
@@ -143,6 +142,6 @@ def build_documents(path: str | Path, needed_by: str) -> tuple[Path, dict]:
     files = [p] if p.is_file() else parquet_files(p)
     if not files:
         raise ArtifactError(f"{needed_by}: no *.parquet parts in {p}")
-    base = p.parent if p.is_file() else p
-    stamp = [(str(f.relative_to(base)), f.stat().st_mtime_ns) for f in files]  # a user's files: mtimes count
+    base = (p.parent if p.is_file() else p).resolve()
+    stamp = [(str(f.resolve().relative_to(base)), f.stat().st_mtime_ns) for f in files]  # a user's files: mtimes count
     return p, {"kind": "files", "path": str(p.resolve()), "fingerprint": files_fingerprint(base, files, extra=stamp)}

@@ -87,12 +87,14 @@ class EncodedSource:
         """(row, tokens) in file order."""
         row = 0
         for f in self.files:
-            for batch in pq.ParquetFile(f).iter_batches(columns=["tokens"], batch_size=1024):
-                col = batch.column(0)
-                values, offsets = col.values.to_numpy(zero_copy_only=False), col.offsets.to_numpy()
-                for j in range(len(col)):
-                    yield row, values[offsets[j]: offsets[j + 1]]
-                    row += 1
+            pf = pq.ParquetFile(f)
+            # one row group at a time: iter_batches reads ahead, and its memory grew with the file (measured)
+            for g in range(pf.num_row_groups):
+                for col in pf.read_row_group(g, columns=["tokens"]).column(0).chunks:
+                    values, offsets = col.values.to_numpy(zero_copy_only=False), col.offsets.to_numpy()
+                    for j in range(len(col)):
+                        yield row, values[offsets[j]: offsets[j + 1]]
+                        row += 1
 
 
 def source_refs(cfg: MixtureConfig) -> dict[str, dict]:
@@ -251,14 +253,15 @@ def _train_docs(sources: dict[str, EncodedSource], plans: list[SourcePlan]):
             for row, tokens in src.iter_docs():
                 if src.is_val[row] or (partial and take[row] == 0):
                     continue
-                yield p.name, epoch, tokens[:take[row]] if partial else tokens
+                # a sample is sparse: a copy, so the buffered documents do not each pin their row group
+                yield p.name, epoch, tokens[:take[row]].copy() if partial else tokens
 
 
 def _val_docs(sources: dict[str, EncodedSource]):
     for name, src in sources.items():
         for row, tokens in src.iter_docs():
             if src.is_val[row]:
-                yield name, 0, tokens
+                yield name, 0, tokens.copy()  # sparse, as above
 
 
 def _write_split(out: Path, split: str, meta: ShardMeta, shard_tokens: int, docs, planned: int | None) -> dict:

@@ -105,3 +105,16 @@ def test_atomic_path_and_config_basics(tmp_path):
     assert resolve_path("./out/", "/base") == "/base/out" == resolve_path("out", "/base")
     assert resolve_path("s3://b/k", "/base") == "s3://b/k"
     assert diff_keys({"a": {"b": 1, "c": [1, 2]}}, {"a": {"b": 2, "c": [1, 3]}, "d": 0}) == ["a.b", "a.c[1]", "d"]
+
+
+def test_a_plain_parquet_folder_given_by_a_relative_path(tmp_path, monkeypatch):
+    """`corpus tokenizer encode --input web` (relative) failed: the fingerprint joined the path twice."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    (tmp_path / "web").mkdir()
+    pq.write_table(pa.table({"text": ["a", "b"]}), tmp_path / "web" / "part-0.parquet")
+    monkeypatch.chdir(tmp_path)
+    folder, ref = artifact.build_documents("web", "encode")
+    assert ref["kind"] == "files" and ref["path"] == str(tmp_path / "web")
+    assert ref["fingerprint"] == artifact.build_documents(str(tmp_path / "web"), "encode")[1]["fingerprint"]
