@@ -86,8 +86,12 @@ def test_user_mistakes_get_a_message_not_a_traceback(tmp_path):
     assert r.exit_code == 0 and json.loads(r.output.splitlines()[0])["params"] > 1e6, r.output
     make_mixture(tmp_path / "mix")
     for train, message in ((dict(global_batch_tokens=32 * 6, micro_batch_size=4), "do not split into 1 rank"),
-                           (dict(seq_len=1 << 20), "fewer than one window")):
+                           (dict(seq_len=1 << 20), "fewer than one window"),
+                           (dict(micro_batch_size=8, global_batch_tokens=32 * 8), None)):
         cfg = tiny_cfg(tmp_path, **train)
+        if message is None:  # a model that cannot fit in this machine's memory: refused before allocating
+            cfg = cfg.model_copy(update={"model": cfg.model.model_copy(update={"d_model": 1 << 16, "n_head": 2})})
+            message = "GiB free: lower train.micro_batch_size"
         (tmp_path / "t.yaml").write_text(json.dumps(cfg.model_dump(mode="json")))
         r = CliRunner().invoke(main, ["train", str(tmp_path / "t.yaml")])
         assert r.exit_code == 1 and message in r.output and r.exception.__class__ is SystemExit, r.output

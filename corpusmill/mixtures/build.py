@@ -52,7 +52,7 @@ class EncodedSource:
         for f in self.files:
             pf = pq.ParquetFile(f)
             has_n = "n_tokens" in pf.schema_arrow.names
-            for batch in pf.iter_batches(columns=["id", "n_tokens" if has_n else "tokens"], batch_size=65_536):
+            for batch in pf.iter_batches(columns=["id", "n_tokens" if has_n else "tokens"], batch_size=8192):
                 col = batch.column(1)
                 lengths.append((col if has_n else pc.list_value_length(col)).to_numpy(zero_copy_only=False)
                                .astype(np.int64))

@@ -24,6 +24,7 @@ from corpusmill.trainer import checkpoint as ckpt
 from corpusmill.trainer.config import SpikeSpec, TrainConfig, TrainSpec, load_train_config
 from corpusmill.trainer.data import MixtureData
 from corpusmill.trainer.lineage import check_resume, mixture_ref
+from corpusmill.trainer.memory import check_fits
 from corpusmill.trainer.stop import StopSignals, leave
 from corpusmill.trainer.metrics import MetricsLog, peak_flops
 from corpusmill.trainer.mlm import IGNORE, TRAIN, VALIDATION, examples
@@ -142,9 +143,11 @@ def _train(cfg: TrainConfig, *, stop_after: int | None = None, batch_hook=None) 
         torch.set_num_threads(spec.cpu_threads)
     if device.type == "cpu":  # bit-exact resume is promised on CPU
         torch.use_deterministic_algorithms(True, warn_only=True)
+    fsdp = sharded(spec.parallel, world)
+    with torch.device("meta"):  # count before allocating: refuse what cannot fit, with the numbers
+        check_fits(mconf, GPT(mconf).num_params(False), micro, world, fsdp, device)
     torch.manual_seed(spec.seed)  # the same init on every rank
     raw = GPT(mconf).to(device)
-    fsdp = sharded(spec.parallel, world)
     if fsdp:
         shard(raw)  # before the optimizer, which must hold the sharded parameters
     opt = make_optimizer(raw, spec, device)
