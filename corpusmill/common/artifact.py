@@ -122,7 +122,7 @@ def build_documents(path: str | Path, needed_by: str) -> tuple[Path, dict]:
     path is a `corpus build` output, its documents/ folder (or a partition folder inside it), or a
     plain folder of parquet parts. A build is read only through its manifest: it must be complete and
     have kept documents, and only documents/ is ever read (never removed/)."""
-    p = Path(path)
+    p = Path(path).resolve()
     for root in (p, p.parent, p.parent.parent):
         if is_build(root) and root != p and not p.is_relative_to(root / "documents"):
             raise ArtifactError(f"{needed_by}: {p} is inside the build {root} but not in its documents/: only "
@@ -134,7 +134,7 @@ def build_documents(path: str | Path, needed_by: str) -> tuple[Path, dict]:
                                     f"{root / 'stats.json'} and report.html); loosen its stages or check its "
                                     "inputs, then rebuild")
             folder = root / "documents" if root == p else p
-            if not folder.is_dir() or not parquet_files(folder):
+            if not folder.is_file() and not (folder.is_dir() and parquet_files(folder)):
                 raise ArtifactError(f"{needed_by}: {folder} holds no documents")
             return folder, input_ref(m, root)
     if not p.exists():
@@ -142,6 +142,6 @@ def build_documents(path: str | Path, needed_by: str) -> tuple[Path, dict]:
     files = [p] if p.is_file() else parquet_files(p)
     if not files:
         raise ArtifactError(f"{needed_by}: no *.parquet parts in {p}")
-    base = (p.parent if p.is_file() else p).resolve()
-    stamp = [(str(f.resolve().relative_to(base)), f.stat().st_mtime_ns) for f in files]  # a user's files: mtimes count
-    return p, {"kind": "files", "path": str(p.resolve()), "fingerprint": files_fingerprint(base, files, extra=stamp)}
+    base = p.parent if p.is_file() else p
+    stamp = [(str(f.relative_to(base)), f.stat().st_mtime_ns) for f in files]  # a user's files: mtimes count
+    return p, {"kind": "files", "path": str(p), "fingerprint": files_fingerprint(base, files, extra=stamp)}

@@ -66,13 +66,15 @@ class Output:
             elif p.exists():
                 p.unlink()
 
-    def prepare(self, fingerprint: dict[str, Any]) -> list[str]:
+    def prepare(self, fingerprint: dict[str, Any], legacy: dict[str, Any] | None = None) -> list[str]:
         """Record the config this output is built from; when an earlier run used another, returns
-        the keys that differ (and changes nothing)."""
+        the keys that differ (and changes nothing). legacy: the same config as an older corpusmill
+        recorded it, accepted (and rewritten) so an upgrade does not rebuild."""
         self.parts_state.mkdir(parents=True, exist_ok=True)
         path = self.state / "config.json"
         wanted = json.dumps(fingerprint, sort_keys=True, indent=1)
-        if path.exists() and path.read_text() != wanted and any(self.parts_state.iterdir()):
+        old = json.dumps(legacy, sort_keys=True, indent=1) if legacy is not None else None
+        if path.exists() and path.read_text() not in (wanted, old) and any(self.parts_state.iterdir()):
             try:
                 earlier = json.loads(path.read_text())
             except ValueError:

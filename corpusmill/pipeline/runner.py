@@ -80,7 +80,9 @@ def run_build(cfg: BuildConfig, *, fresh: bool = False, ray_address: str | None 
 def _build(cfg: BuildConfig, out: Output, parts: list[Part], stage_order: list[str], stages: list[Stage],
            ray_address: str | None, num_cpus: int | None) -> dict:
     t0 = time.perf_counter()
-    changed = out.prepare(config_fingerprint(cfg, stages))
+    # corpusmill <= dcfc3f4 recorded the raw config (ray left out): still the same build
+    legacy = {"corpusmill": __version__, "config": cfg.model_dump(exclude={"ray"}, mode="json")}
+    changed = out.prepare(config_fingerprint(cfg, stages), legacy)
     if changed:
         raise ConfigError(f"{cfg.output} holds a build made with another configuration or version (differs in: "
                           f"{', '.join(changed[:12])}); re-run with --fresh to start over")
