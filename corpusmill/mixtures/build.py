@@ -103,9 +103,10 @@ def source_refs(cfg: MixtureConfig) -> dict[str, dict]:
     refs = {}
     for s in cfg.sources:
         given = Path(s.path) / "manifest.json"
-        if given.is_file() and json.loads(given.read_text()).get("format") == ENCODED:
+        manifest = json.loads(given.read_text()) if given.is_file() else {}
+        if manifest.get("format") == ENCODED:
             refs[s.name] = {"name": s.name, "kind": "encoded", "path": str(Path(s.path).resolve()),
-                            "fingerprint": artifact.sha256_json(json.loads(given.read_text()))}
+                            "fingerprint": artifact.sha256_json(manifest)}
         else:
             refs[s.name] = {"name": s.name, **build_documents(s.path, f"mix: sources.{s.name}")[1]}
     return refs
@@ -124,13 +125,12 @@ def encode_sources(cfg: MixtureConfig, tok, state: Path, refs: dict[str, dict], 
             folders[s.name] = Path(s.path)
             continue
         done = _cached(state, s.name, refs[s.name], tok)
-        key = done.name.rsplit("-", 1)[1]
         for stale in [state / "encoded" / s.name, *(state / "encoded").glob(f"{s.name}-*")]:
             if stale != done and stale.is_dir():  # an earlier build of the source, or another tokenizer
                 shutil.rmtree(stale)
         if not (done / "manifest.json").is_file():
             log.info("mix: encoding %s (%s) with %s", s.name, s.path, cfg.tokenizer)
-            tmp = state / "encoded" / f".{s.name}-{key}.tmp"
+            tmp = state / "encoded" / f".{done.name}.tmp"
             shutil.rmtree(tmp, ignore_errors=True)
             write_encoded([s.path], tok, tmp, ray_address=ray_address, num_cpus=num_cpus, label=f"encode {s.name}")
             shutil.rmtree(done, ignore_errors=True)
@@ -167,10 +167,7 @@ def _check_or_reset(out: Path, cfg: MixtureConfig, fresh: bool, dry_run: bool) -
     earlier = json.loads(path.read_text()) if path.is_file() else None
     has_output = (out / "manifest.json").exists() or any(out.glob("*.arrow"))
     if fresh:
-        artifact.clear(out)
-        (out / "manifest.json").unlink(missing_ok=True)
-        for old in out.glob("*.arrow"):
-            old.unlink()
+        _clear_outputs(out)
     elif has_output and earlier is not None and earlier != wanted:
         raise ConfigError(f"{out} holds a mixture made with another configuration (differs in: "
                           f"{', '.join(diff_keys(earlier, wanted)[:12])}); re-run with --fresh to replace it")
@@ -187,7 +184,7 @@ def _dry_run(cfg: MixtureConfig, tok, refs: dict, out: Path) -> dict:
     available, estimated = {}, {}
     for s in cfg.sources:
         done = _cached(out / "_state", s.name, refs[s.name], tok) if refs[s.name]["kind"] != "encoded" else Path(s.path)
-        if done is not None and (done / "manifest.json").is_file():
+        if (done / "manifest.json").is_file():
             available[s.name] = EncodedSource(done, s.name, tok.sha256, cfg).train_tokens
         else:
             frac = cfg.validation.fraction if cfg.validation.fraction is not None else 0.0
@@ -211,11 +208,7 @@ def _mix(cfg: MixtureConfig, tok, refs: dict, out: Path, dry_run: bool, ray_addr
     plans = plan_quotas({s.name: s.weight for s in cfg.sources}, {n: e.train_tokens for n, e in sources.items()},
                         {s.name: s.max_epochs for s in cfg.sources}, cfg.total_tokens, cfg.on_cap)
     meta = ShardMeta(tok.vocab_size, tok.bos_id, tok.eos_id, tok.sha256, tuple(s.name for s in cfg.sources))
-    # the manifests go first: a run killed below must not leave them naming shards being rewritten
-    artifact.clear(out)
-    (out / "manifest.json").unlink(missing_ok=True)
-    for old in out.glob("*.arrow"):
-        old.unlink()
+    _clear_outputs(out)
     remove_temp_files(out, "*.arrow", recursive=False)  # a killed run's half-written shards
     planned = sum(p.quota_tokens for p in plans)
     log.info("mix: writing %s planned train tokens from %d sources to %s", f"{planned:,}", len(plans), out)
@@ -232,6 +225,14 @@ def _mix(cfg: MixtureConfig, tok, refs: dict, out: Path, dry_run: bool, ray_addr
     log.info("mix: %d train and %d validation shards and manifest.json in %s", len(train["shards"]),
              len(val["shards"]), out)
     return manifest
+
+
+def _clear_outputs(out: Path) -> None:
+    """The manifests first: a run killed after this must not leave them naming shards being rewritten."""
+    artifact.clear(out)
+    (out / "manifest.json").unlink(missing_ok=True)
+    for old in out.glob("*.arrow"):
+        old.unlink()
 
 
 def tokenizer_ref(tok, path: str) -> dict:

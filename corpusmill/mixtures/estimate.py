@@ -17,17 +17,21 @@ BATCH_ROWS = 1024
 def estimate_train_tokens(folder: Path, tok, validation_fraction: float) -> dict:
     """{"tokens": estimated training tokens, "documents", "bytes", "sample_bytes", "tokens_per_byte"}."""
     files = [folder] if folder.is_file() else parquet_files(folder)
-    total_bytes = docs = 0
-    batches = []
+    # every k-th batch, k from the files' metadata: spread over the whole source, the same sample
+    # every time, and only the sampled texts held (never the whole source's text)
+    metas = [pq.ParquetFile(f).metadata for f in files]
+    approx = sum(m.row_group(g).total_byte_size for m in metas for g in range(m.num_row_groups))
+    step = max(1, approx // SAMPLE_BYTES)
+    total_bytes = docs = k = 0
+    sample = []
     for f in files:
         for batch in pq.ParquetFile(f).iter_batches(columns=["text"], batch_size=BATCH_ROWS):
             n = pc.fill_null(pc.binary_length(batch.column(0)), 0)
             total_bytes += int(pc.sum(n).as_py() or 0)
             docs += batch.num_rows
-            batches.append(batch.column(0))
-    # every k-th batch: spread over the whole source, the same sample every time
-    step = max(1, len(batches) * BATCH_ROWS * max(1, total_bytes // max(docs, 1)) // SAMPLE_BYTES)
-    sample = [t for col in batches[::step] for t in col.to_pylist() if t]
+            if k % step == 0:
+                sample += [t for t in batch.column(0).to_pylist() if t]
+            k += 1
     sample_bytes = sum(len(t.encode()) for t in sample)
     pieces = sum(len(ids) for ids in tok.encode(sample, add_bos=False, add_eos=False)) if sample else 0
     per_byte = pieces / sample_bytes if sample_bytes else 0.0
