@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from corpusmill.console import NORMAL, configure, verbosity_options
+from corpusmill.console import NORMAL, configure, log, verbosity_options
 from corpusmill.pipeline.config import ConfigError, load_build_config
 
 
@@ -54,6 +54,7 @@ def build(config: str, ray_address: str | None, fresh: bool, num_cpus: int | Non
         stats = run_build(cfg, fresh=fresh, ray_address=ray_address, num_cpus=num_cpus, config_path=config)
     except ConfigError as e:
         raise click.ClickException(str(e)) from None
+    _report_after_build(cfg.output)
     t = stats["totals"]
     click.echo(json.dumps({"output": cfg.output, **t, "problems": sum(p["count"] for p in stats["problems"]),
                            "failed_parts": len(stats["failed_parts"]), "seconds": stats["seconds"]}))
@@ -63,6 +64,17 @@ def build(config: str, ray_address: str | None, fresh: bool, num_cpus: int | Non
     if max_problems is not None and problems > max_problems:
         click.echo(f"input problems: {problems} > --max-problems {max_problems} (see stats.json)", err=True)
         sys.exit(3)
+
+
+def _report_after_build(root: str) -> None:
+    """report.html beside stats.json. A report that cannot be drawn is logged; it never fails the build."""
+    from corpusmill.report import write_report
+
+    try:
+        log.info("report: %s", write_report(root))
+    except Exception as e:  # noqa: BLE001 - the documents and stats.json are already written
+        log.warning("report.html not written (%s: %s); the build is complete: `corpus report %s` retries",
+                    type(e).__name__, e, root)
 
 
 @main.group()

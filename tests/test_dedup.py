@@ -1,6 +1,7 @@
 """The `dedup` stage: kernels against datasketch, normalisation, connected components against
 scipy, decisions on small corpora and the real cs336 fixture, workers, resume after a crash in
 each phase; slow: larger than the object store, SIGKILL midway, a `ray start` cluster."""
+import dataclasses
 import json
 import random
 
@@ -12,8 +13,9 @@ from datasketch import MinHash
 
 from conftest import shared
 from corpusmill.pipeline.config import BuildConfig
+from corpusmill.pipeline import global_stages
 from corpusmill.pipeline.runner import run_build
-from corpusmill.stages.dedup import cc, minhash, stage, text
+from corpusmill.stages.dedup import cc, minhash, text
 from corpusmill.stages.dedup.options import DedupOptions, MinHashOptions
 from fixtures import write_jsonl
 
@@ -199,16 +201,16 @@ def test_crash_in_each_phase_then_resume(tmp_path, monkeypatch):
     small_corpus(tmp_path)
     opts = {"minhash": {"threshold": 0.8}, "keep_state": True}
     build(tmp_path, "ref", opts)
-    real = stage.run_units
+    real = global_stages.run_phase
     crash = {"at": None}
 
-    def crashing(fn, args, units, marker, num_workers, **kw):
-        if fn.__name__ == crash["at"]:
-            real(fn, args, units[:max(1, len(units) // 2)], marker, num_workers, **kw)
-            raise RuntimeError(f"simulated crash in {fn.__name__}")
-        return real(fn, args, units, marker, num_workers, **kw)
+    def crashing(stage_name, phase, num_workers):
+        if phase.fn.__name__ == crash["at"]:
+            real(stage_name, dataclasses.replace(phase, units=phase.units[:max(1, len(phase.units) // 2)]), num_workers)
+            raise RuntimeError(f"simulated crash in {phase.fn.__name__}")
+        return real(stage_name, phase, num_workers)
 
-    monkeypatch.setattr(stage, "run_units", crashing)
+    monkeypatch.setattr(global_stages, "run_phase", crashing)
     out, before = tmp_path / "crash", {}
     for unit in ("sig_unit", "bucket_unit", "cc_unit", "labels_unit", "final_unit"):
         crash["at"] = unit

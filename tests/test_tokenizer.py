@@ -167,7 +167,7 @@ def test_sample_independent_of_parts_and_within_cap(corpus, ray_local, tmp_path)
         assert (keys >= np.uint64(spec.heldout_key)).all() and res.heldout.num_rows > 0
     assert texts[0] == texts[1]
     # Each part hands the driver at most a cap's worth of candidates, whatever its size.
-    big = scan_part(list_parts([tmp_path / "1900"])[0], spec)
+    big = scan_part(spec, list_parts([tmp_path / "1900"])[0])
     assert sum(int(b.sum()) for _, b in big["train"].values()) <= spec.sample_bytes
 
 

@@ -6,14 +6,15 @@ import time
 from pathlib import Path
 
 import ray
-from ray.util import ActorPool
 
 from corpusmill import __version__
 from corpusmill.common import artifact
 from corpusmill.common.lock import exclusive
-from corpusmill.console import log, task
+from corpusmill.common.units import Actors, run_units
+from corpusmill.console import log
 from corpusmill.faults import kill_point
 from corpusmill.pipeline.config import BuildConfig, ConfigError
+from corpusmill.pipeline.global_stages import run_global
 from corpusmill.common.files import atomic_write_text
 from corpusmill.pipeline.output import Output
 from corpusmill.pipeline.parts import Part, file_signature, plan_parts
@@ -73,7 +74,6 @@ def run_build(cfg: BuildConfig, *, fresh: bool = False, ray_address: str | None 
     if failed and pending:
         raise ConfigError(f"{len(failed)} parts failed, so {pending} did not run (it needs every part); see "
                           f"stats.json, fix and re-run (first: {failed[0]['file']}: {failed[0]['failed']})")
-    _write_report(out.root)
     return stats
 
 
@@ -106,7 +106,7 @@ def _build(cfg: BuildConfig, out: Output, parts: list[Part], stage_order: list[s
             for g in pending if not failed else []:  # global stages need every part
                 log.info("%s: over all %d parts", g.name, len(parts))
                 g.setup()
-                out.mark_global_done(g.name, g.run_global(str(out.root), [p.part_id for p in parts], cpus))
+                out.mark_global_done(g.name, run_global(g, str(out.root), [p.part_id for p in parts], cpus))
     global_stats = {g.name: out.global_stats(g.name) for g in global_stages if out.global_done(g.name)}
     part_stats = [done.get(p.part_id) or out.part_stats(p.part_id) for p in parts
                   if p.part_id in done or out.is_done(p.part_id)]
@@ -179,34 +179,27 @@ def _write_artifact(cfg: BuildConfig, out: Output, stats: dict, stages: list[Sta
                             "sources": {n: s["kept"] for n, s in stats["sources"].items()}, "command": command})
 
 
-def _write_report(root) -> None:
-    """report.html beside stats.json. A report that cannot be drawn is logged; it never fails the build."""
-    try:
-        from corpusmill.report import write_report
-
-        log.info("report: %s", write_report(root))
-    except Exception as e:  # noqa: BLE001 - the documents and stats.json are already written
-        log.warning("report.html not written (%s: %s); the build is complete: `corpus report %s` retries",
-                    type(e).__name__, e, root)
-
-
 def _run_parts(cfg: BuildConfig, todo: list[Part], total: int, cpus: int) -> list[dict]:
-    """The per-part phase on one actor per CPU; returns the parts that failed."""
+    """The per-part phase on one actor per CPU (each loads the stages' models once); returns the
+    parts that failed."""
     worker_cls = ray.remote(num_cpus=1)(PartProcessor)
     cfg_dict = cfg.model_dump(mode="json")
     actors = [worker_cls.remote(cfg_dict) for _ in range(min(cpus, len(todo)))]
-    failed, done, docs = [], total - len(todo), 0
+    failed, docs = [], 0
+
+    def note(result: dict) -> str:
+        nonlocal docs
+        docs += result.get("documents_in", 0)
+        return f"{docs:,} docs"
+
     try:
-        with task("build", total=total, unit="parts") as advance:
-            advance(completed=done)
-            for result in _results(ActorPool(actors).map_unordered(lambda a, p: a.run.remote(p.to_dict()), todo)):
-                done += 1
-                docs += result.get("documents_in", 0)
-                if "failed" in result:
-                    failed.append(result)
-                    log.warning("part failed: %s: %s", result.get("file"), result["failed"])
-                advance(note=f"{docs:,} docs")
-                kill_point("build.part")
+        units = [(p.to_dict(),) for p in todo]
+        for _, result in _results(run_units(units, Actors(actors, "run"), window=len(actors), label="build",
+                                            unit_name="parts", note=note, kill="build.part",
+                                            done_before=total - len(todo))):
+            if "failed" in result:
+                failed.append(result)
+                log.warning("part failed: %s: %s", result.get("file"), result["failed"])
     finally:
         for a in actors:
             ray.kill(a)

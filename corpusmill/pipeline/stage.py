@@ -8,7 +8,7 @@ Stages know nothing of Ray, of files or of other stages.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar, Generator
 
 import pyarrow as pa
 
@@ -49,6 +49,19 @@ class Stage:
         return f"{type(self).__name__}({self.options!r})"
 
 
+@dataclass
+class Phase:
+    """One step of a global stage: fn(*shared, *unit) for every unit, one CPU each, spread over the
+    workers. fn is a module-level function over plain values that reads and writes files only and
+    records its result last (a marker): `finished(*unit)` returns that record or None, so a re-run
+    after a crash redoes only the units that had not finished."""
+    name: str
+    fn: Callable[..., dict]
+    units: list[tuple]
+    shared: tuple = ()
+    finished: Callable[..., dict | None] | None = None
+
+
 class GlobalStage(Stage):
     """A stage that needs every document at once (deduplication). It runs after the per-part
     stages, over OUT/documents/part-*.parquet, on the Ray the build runs on, and keeps its own
@@ -59,12 +72,16 @@ class GlobalStage(Stage):
     scope: ClassVar[str] = "global"
 
     def process(self, batch: pa.Table) -> Decision:  # pragma: no cover - never called per batch
-        raise TypeError(f"{self.name} is a global stage: the engine calls run_global")
+        raise TypeError(f"{self.name} is a global stage: the engine runs its phases")
 
-    def run_global(self, out_root: str, part_ids: list[str], num_workers: int) -> dict:
-        """Returns {"stage": counts, "sources": {source: counts}}, counts shaped as
-        accounting.StageCounts.to_dict() (in, kept, removed, removed_by_reason, bytes...)."""
+    def phases(self, out_root: str, part_ids: list[str], num_workers: int) -> Generator[Phase, list[dict], dict]:
+        """Yields its phases one at a time; the engine runs each phase's units on the workers and sends
+        back their results in unit order (a phase may depend on the one before: its units, whether
+        another round is needed). Returns {"stage": counts, "sources": {source: counts}, "parts":
+        {part: counts}}, counts shaped as accounting.StageCounts.to_dict(); the engine adds
+        `seconds` per phase."""
         raise NotImplementedError
+        yield  # noqa: unreachable - makes this a generator
 
     def planned_parts(self, out_root: str) -> list[str] | None:
         """The parts an earlier (finished or partial) run of this stage worked over; None if none."""

@@ -14,11 +14,9 @@ from typing import Any, Callable, Iterator
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from corpusmill.console import task
 from corpusmill.faults import kill_point
 from corpusmill.tokenizer.inputs import BATCH_ROWS, iter_batches, list_parts, row_group_ranges
 from corpusmill.tokenizer.model import Tokenizer, TokenizerError, load_tokenizer
-from corpusmill.tokenizer.ordered import ordered_results
 
 # Uncompressed parquet bytes per Ray task: ~0.15 s of encoding on one core, far above a task's
 # overhead (~ms), and small enough that the last tasks leave no core idle for long (parts are
@@ -85,7 +83,7 @@ def plan_units(paths: list[str], unit_bytes: int = UNIT_BYTES) -> list[Unit]:
 _WORKER_CACHE: dict[str, Tokenizer] = {}  # one SentencePieceProcessor per worker process and model
 
 
-def _run_unit(unit: Unit, sha: str, tok_ref: list, opts: dict, fn: Callable | None) -> Any:
+def _run_unit(sha: str, tok_ref: list, opts: dict, fn: Callable | None, unit: Unit) -> Any:
     import ray
 
     tok = _WORKER_CACHE.get(sha)
@@ -104,18 +102,17 @@ def encode_parts(inputs: list[str], tokenizer: TokenizerLike, *, expected_sha256
     (unit, result) in input order, a few units ahead at most. result is the encoded table, or
     fn(unit, table, tokenizer) computed on the worker (write a shard there; return its stats)."""
     from corpusmill.common.ray_session import ray_session
+    from corpusmill.common.units import Tasks, run_units
     import ray
 
     tok = _tokenizer(tokenizer, expected_sha256)  # fail here, before Ray starts, if it is wrong
     units = plan_units(list_parts(inputs), unit_bytes)
     opts = {"add_bos": add_bos, "add_eos": add_eos, "columns": tuple(columns)}
-    with ray_session(ray_address, num_cpus) as cpus, task(label, total=len(units), unit="units") as advance:
-        remote = ray.remote(num_cpus=1)(_run_unit)
+    with ray_session(ray_address, num_cpus) as cpus:
         tok_ref = [ray.put(tok)]  # in a list: Ray does not fetch it unless the worker lacks it
-        fn_ref = ray.put(fn) if fn else None
-        for item in ordered_results(lambda u: remote.remote(u, tok.sha256, tok_ref, opts, fn_ref), units, 2 * cpus + 2):
-            advance()
-            yield item
+        submit = Tasks(_run_unit, (tok.sha256, tok_ref, opts, fn))
+        for (unit,), result in run_units([(u,) for u in units], submit, window=2 * cpus + 2, ordered=True, label=label):
+            yield unit, result
 
 
 def write_encoded(inputs: list[str], tokenizer: TokenizerLike, output: str | os.PathLike, **kw) -> dict:

@@ -21,10 +21,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from corpusmill.console import task
 from corpusmill.tokenizer.bottom import Bottom
 from corpusmill.tokenizer.inputs import doc_keys, iter_batches, utf8_bytes
-from corpusmill.tokenizer.ordered import ordered_results, unordered_results
 
 SEP = "\x1f"  # joins stratum values into one label
 HELDOUT_BY = ("source", "lang")  # fertility is reported per source and language
@@ -72,7 +70,7 @@ def _add_counts(into: dict, labels: np.ndarray, nbytes: np.ndarray) -> None:
         c[1] += int(nbytes[m].sum())
 
 
-def scan_part(path: str, spec: SampleSpec) -> dict:
+def scan_part(spec: SampleSpec, path: str) -> dict:
     """Pass 1 on one part: per-stratum (key, bytes) prefixes and totals."""
     train, held, totals, corpus = {}, {}, {}, {}
     for t in iter_batches(path):
@@ -145,7 +143,7 @@ def _under(keys: np.ndarray, labels: np.ndarray, th: dict[str, int]) -> np.ndarr
     return has & (keys <= lim)
 
 
-def select_part(path: str, spec: SampleSpec, train_th: dict, held_th: dict) -> dict:
+def select_part(spec: SampleSpec, train_th: dict, held_th: dict, path: str) -> dict:
     """Pass 2 on one part: training lines (one blob) and held-out documents under the thresholds."""
     lines, held, counts = [], [], {}
     for t in iter_batches(path):
@@ -176,35 +174,31 @@ def _rss_mb() -> float:
 
 def sample_documents(parts: list[str], spec: SampleSpec, text_path: Path, cpus: int) -> SampleResult:
     """Both passes on the Ray the caller started (see ray_session); writes text_path."""
-    import ray
+    from corpusmill.common.units import Tasks, run_units
 
-    scan = ray.remote(num_cpus=1)(scan_part)
-    select = ray.remote(num_cpus=1)(select_part)
-    spec_ref = ray.put(spec)
     window = 2 * cpus
     train, held, totals, corpus, rss = {}, {}, {}, {}, 0.0
-    with task("tokenizer sample: scan", total=len(parts)) as advance:
-        for r in unordered_results(lambda p: scan.remote(p, spec_ref), parts, window):
-            advance()
-            for lab, (k, b) in r["train"].items():
-                _feed(train, lab, k, b, spec.sample_bytes)
-            for lab, (k, b) in r["heldout"].items():
-                _feed(held, lab, k, b, spec.heldout_bytes)
-            for dst, src in ((totals, r["totals"]), (corpus, r["corpus"])):
-                for lab, (d, b) in src.items():
-                    c = dst.setdefault(lab, [0, 0])
-                    c[0], c[1] = c[0] + d, c[1] + b
-            rss = max(rss, r["rss"])
+    scan = Tasks(scan_part, (spec,))
+    for _, r in run_units([(p,) for p in parts], scan, window=window, label="tokenizer sample: scan"):
+        for lab, (k, b) in r["train"].items():
+            _feed(train, lab, k, b, spec.sample_bytes)
+        for lab, (k, b) in r["heldout"].items():
+            _feed(held, lab, k, b, spec.heldout_bytes)
+        for dst, src in ((totals, r["totals"]), (corpus, r["corpus"])):
+            for lab, (d, b) in src.items():
+                c = dst.setdefault(lab, [0, 0])
+                c[0], c[1] = c[0] + d, c[1] + b
+        rss = max(rss, r["rss"])
     q = quotas(totals, spec.sample_bytes, spec.balance)
     train_th = {lab: th for lab, bot in train.items() if (th := _threshold(*bot.result(), q.get(lab, 0))) is not None}
     held_th = {lab: int(k[-1]) for lab, bot in held.items() if len(k := bot.result()[0])}
     del train, held
     counts, held_tables = {}, []
     text_path.parent.mkdir(parents=True, exist_ok=True)
-    th_refs = (ray.put(train_th), ray.put(held_th))
-    with open(text_path, "wb") as fh, task("tokenizer sample: select", total=len(parts)) as advance:
-        for _, r in ordered_results(lambda p: select.remote(p, spec_ref, *th_refs), parts, window):
-            advance()
+    select = Tasks(select_part, (spec, train_th, held_th))
+    with open(text_path, "wb") as fh:
+        for _, r in run_units([(p,) for p in parts], select, window=window, ordered=True,
+                              label="tokenizer sample: select"):
             fh.write(r["blob"])
             if r["heldout"] is not None:
                 held_tables.append(r["heldout"])
