@@ -22,8 +22,7 @@ from hypothesis import strategies as st
 
 import fuzz_formats as ff
 from corpusmill.pipeline.config import BuildConfig
-from corpusmill.pipeline.parts import plan_parts
-from corpusmill.pipeline.registry import reader
+from corpusmill.pipeline.parts import plan_parts, reader_for
 from corpusmill.pipeline.schema import to_batch
 from corpusmill.pipeline.worker import PartProcessor
 from corpusmill.stages.ingest.base import Problem
@@ -77,7 +76,7 @@ def ingest(path: Path, fmt: str, **spec_kw) -> Read:
     spec, out = cfg.inputs[0], Read()
     for part in plan_parts(cfg):
         out.parts += 1
-        for item in reader(part.format).read(part, spec):
+        for item in reader_for(spec, part.format).read(part, spec):
             if isinstance(item, dict):
                 out.docs.append(item)
             elif isinstance(item, Problem):
@@ -276,7 +275,7 @@ def test_text_lines_and_files(lines, crlf, mutation, unit, compression):
         built = ff.text_lines(rel, lines, crlf=crlf, compression=compression)
         data = built.data if mutation is None else ff.mutate(built.data, *mutation)[0]
         (d / rel).write_bytes(data)
-        got = ingest(d / rel, "text", text_unit=unit, split_bytes=64)
+        got = ingest(d / rel, "text", options={"text_unit": unit}, split_bytes=64)
         if mutation is None:
             if unit == "line":
                 want = [(x.id, x.text) for x in built.docs]

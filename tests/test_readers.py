@@ -10,8 +10,7 @@ import zstandard
 from warcio.warcwriter import WARCWriter
 
 from corpusmill.pipeline.config import InputSpec
-from corpusmill.pipeline.parts import Part, infer_format
-from corpusmill.pipeline.registry import reader
+from corpusmill.pipeline.parts import Part, infer_format, reader_for
 from corpusmill.stages.ingest.base import Problem
 from fixtures import pages, write_jsonl, write_warc
 
@@ -19,8 +18,8 @@ from fixtures import pages, write_jsonl, write_warc
 def read_all(path, fmt, **spec_kw):
     """Every record and problem of a file, through its splits, as the engine would read it."""
     spec = InputSpec(name="src", path=str(path), format=fmt, **spec_kw)
-    mod = reader(fmt)
-    ranges = mod.split(str(path), spec) if hasattr(mod, "split") else [(0, None)]
+    mod = reader_for(spec, fmt)
+    ranges = mod.split(str(path), spec)
     docs, problems = [], []
     for s, e in ranges:
         for item in mod.read(Part("src", str(path), path.name, fmt, s, e), spec):
@@ -148,7 +147,7 @@ def test_text_per_file_and_per_line(tmp_path):
     (tmp_path / "a.txt").write_text("first line\n\nsecond line\n")
     docs, _, _ = read_all(tmp_path / "a.txt", "text")
     assert [d["text"] for d in docs] == ["first line\n\nsecond line\n"]
-    docs, _, _ = read_all(tmp_path / "a.txt", "text", text_unit="line")
+    docs, _, _ = read_all(tmp_path / "a.txt", "text", options={"text_unit": "line"})
     assert [(d["id"], d["text"]) for d in docs] == [("src/a.txt#0", "first line"), ("src/a.txt#12", "second line")]
 
 
@@ -211,7 +210,7 @@ def test_fsspec_url_globs(tmp_path):
     parts = plan_parts(cfg)
     assert [p.relpath for p in parts] == ["a.jsonl", "b.jsonl.gz"]
     spec = cfg.inputs[0]
-    texts = [r["text"] for p in parts for r in reader("jsonl").read(p, spec) if isinstance(r, dict)]
+    texts = [r["text"] for p in parts for r in reader_for(spec, "jsonl").read(p, spec) if isinstance(r, dict)]
     assert texts == ["one", "two"]
 
 

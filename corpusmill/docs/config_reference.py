@@ -61,6 +61,13 @@ def stage_classes() -> list[tuple[str, type]]:
     return [(n, classes[n]) for n in sorted(names, key=rank)]
 
 
+def reader_classes() -> list[tuple[str, type]]:
+    """Every registered input format and its Reader class, by name."""
+    from corpusmill.pipeline.registry import formats, reader_class
+
+    return [(f, reader_class(f)) for f in formats()]
+
+
 def all_models() -> dict[str, list[tuple[str, type[BaseModel]]]]:
     """Config file -> [(YAML path prefix, root model)]: what the reference and the tests cover."""
     from corpusmill.mixtures.spec import MixtureConfig
@@ -70,6 +77,7 @@ def all_models() -> dict[str, list[tuple[str, type[BaseModel]]]]:
 
     return {
         "build": [("", BuildConfig)],
+        "readers": [(f"inputs[].options.{f}", cls.Options) for f, cls in reader_classes()],
         "stages": [(f"stages[].{n}", cls.Options) for n, cls in stage_classes()],
         "mixture": [("", MixtureConfig)],
         "train": [("", TrainConfig)],
@@ -205,6 +213,31 @@ def stage_summary(cls: type) -> str:
     return _first_paragraph(module) or _first_paragraph(own)
 
 
+def reader_section() -> list[str]:
+    from corpusmill.pipeline.registry import READER_GROUP
+
+    out = ['<a id="readers"></a>', "", "### Input formats and their options", "",
+           f"`inputs[].format` names a reader found through the `{READER_GROUP}` entry-point group, so a",
+           "package can add its own (a `corpusmill.stages.ingest.base.Reader` subclass); omitted, it is inferred",
+           "from the file name (the longest suffix a reader claims, after .gz/.bz2/.zst/.xz). The reader's options",
+           "go under `inputs[].options`; corpusmill 0.1's `text_key`, `id_key`, `url_key` and `text_unit` on the",
+           "input itself still work, with a deprecation message.", "",
+           "| Format | Class | File names | Raw HTML (needs `extract`) | Options |", "|---|---|---|---|---|"]
+    for fmt, cls in reader_classes():
+        opts = ", ".join(f"`{k}`" for k in cls.Options.model_fields) or "none"
+        out.append(f"| `{fmt}` | `{cls.__module__}.{cls.__qualname__}` | {', '.join(f'`{x}`' for x in cls.suffixes)} | "
+                   f"{'yes' if cls.raw_content else 'no'} | {opts} |")
+    out.append("")
+    seen: set = set()
+    for fmt, cls in reader_classes():
+        if cls.Options.model_fields and cls.Options not in seen:
+            seen.add(cls.Options)
+            users = ", ".join(f for f, c in reader_classes() if c.Options is cls.Options)
+            out += model_tables(f"reader-{fmt}", cls.Options, "inputs[].options", "####",
+                                title=f"{users} ({cls.Options.__name__})")
+    return out
+
+
 def tokenizer_flags() -> dict[str, tuple[str, str]]:
     """SpmSettings field -> (its `corpus tokenizer train` option, that option's help)."""
     from corpusmill.tokenizer.cli import train
@@ -240,6 +273,7 @@ def generate() -> str:
         "(`make demo` runs them in turn).",
         "",
         "- [build.yaml](#build-yaml)",
+        "  - [reader options](#readers)",
         "  - [stages](#stages)",
     ]
     stages = stage_classes()
@@ -250,6 +284,8 @@ def generate() -> str:
     out += _file_section("build", BuildConfig, ex["build"], [
         "`corpus build build.yaml` (`corpusmill.pipeline.config.BuildConfig`, loaded by `load_build_config`).",
         "Relative paths (inputs, output, stage `path` options) are relative to the YAML file."])
+
+    out += reader_section()
 
     # stages
     out += ['<a id="stages"></a>', "", "### Stages", "",

@@ -2,34 +2,72 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
+from corpusmill.console import log
 from corpusmill.common.config import (ConfigError, ConfigPath, Strict, format_validation_error, load_yaml,
                                       resolve_path, validate)
 
 __all__ = ["BuildConfig", "ConfigError", "ConfigPath", "InputSpec", "Strict", "format_validation_error",
            "load_build_config"]
 
-FORMATS = ("warc", "wet", "arc", "jsonl", "parquet", "text", "mediawiki")
-Format = Literal["warc", "wet", "arc", "jsonl", "parquet", "text", "mediawiki"]
+# Reader options that sat on the input itself before readers had their own `options:` (corpusmill
+# 0.1): still accepted there, moved under `options` with a deprecation message. Their defaults are
+# part of the build's config fingerprint, so a build made then is the same build now.
+LEGACY_READER_KEYS = {"text_key": "text", "id_key": "id", "url_key": "url", "text_unit": "file"}
 
 
 class InputSpec(Strict):
     name: str = Field(description="Name of this input; becomes the `source` column.")
     path: str | list[str] = Field(description="Glob(s) over local paths or fsspec URLs.")
-    format: Format | None = Field(None, description="Inferred from the file name when omitted.")
-    text_key: str = Field("text", description="jsonl/parquet: the field holding the text.")
-    id_key: str | None = Field("id", description="jsonl/parquet: a field kept as the document id when present.")
-    url_key: str | None = Field("url", description="jsonl/parquet: a field kept as the url when present.")
-    text_unit: Literal["file", "line"] = Field("file", description="text: one document per file or per line.")
+    format: str | None = Field(None, description="A registered reader (warc, wet, arc, jsonl, parquet, text, "
+                               "mediawiki, or a plugin's); inferred from the file name when omitted.")
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="Options of the format's reader: jsonl/parquet `text_key` (default text), "
+        "`id_key` (id), `url_key` (url); text `text_unit` (file or line). Validated before any work starts.")
     split_bytes: int = Field(
         256 << 20, gt=0, description="Split uncompressed jsonl/text-line files and Parquet into parts of about this size."
     )
     max_document_bytes: int = Field(
         16 << 20, gt=0, description="Larger records are removed at ingest (stage `ingest`, reason `too_large`)."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_reader_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict) and any(k in data for k in LEGACY_READER_KEYS):
+            data = dict(data)
+            moved = {k: data.pop(k) for k in LEGACY_READER_KEYS if k in data}
+            given = data.get("options") or {}
+            data["options"] = {**moved, **given}
+            log.warning("inputs.%s: %s on the input is deprecated; write it under `options:` (%s)",
+                        data.get("name", "?"), ", ".join(sorted(moved)),
+                        ", ".join(f"options: {{{k}: {v!r}}}" for k, v in moved.items()))
+        return data
+
+    def reader_options(self, accepts: set[str]) -> tuple[dict[str, Any], list[str]]:
+        """(options for a reader taking `accepts`, the ones dropped): an option of 0.1's that this
+        format does not take is dropped, as 0.1 ignored it (a `text_key` on a WARC input); any
+        other unknown option is kept, for the reader's validation to refuse."""
+        dropped = sorted(k for k in self.options if k in LEGACY_READER_KEYS and k not in accepts)
+        return {k: v for k, v in self.options.items() if k not in dropped}, dropped
+
+    def fingerprint(self) -> dict[str, Any]:
+        """The input as corpusmill 0.1 recorded it (reader options at the input's level, defaults
+        filled), so that an upgrade does not make an old build "another configuration"."""
+        d = self.model_dump(mode="json", exclude={"options"})
+        return {**d, **LEGACY_READER_KEYS, **self.options}
+
+    @field_validator("format")
+    @classmethod
+    def _a_known_format(cls, v: str | None) -> str | None:
+        from corpusmill.pipeline.registry import formats
+
+        if v is not None and v not in formats():
+            raise ValueError(f"no reader for format {v!r}; known formats: {', '.join(formats())}")
+        return v
 
     @field_validator("name")
     @classmethod

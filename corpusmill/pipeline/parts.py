@@ -11,15 +11,12 @@ from dataclasses import asdict, dataclass
 import fsspec
 import xxhash
 
+from corpusmill.console import log
 from corpusmill.pipeline.config import BuildConfig, ConfigError, InputSpec
-from corpusmill.pipeline.registry import reader
+from corpusmill.pipeline.registry import infer_format as format_of_name
+from corpusmill.pipeline.registry import reader, reader_class
+from corpusmill.stages.ingest.base import Reader
 
-# Checked in order; the first suffix found anywhere at the end of the name wins.
-_SUFFIX_FORMATS = [
-    (".warc.wet", "wet"), (".wet", "wet"), (".warc", "warc"), (".arc", "arc"),
-    (".jsonl", "jsonl"), (".ndjson", "jsonl"), (".json", "jsonl"),
-    (".parquet", "parquet"), (".txt", "text"), (".text", "text"), (".xml", "mediawiki"),
-]
 _COMPRESSION = (".gz", ".bz2", ".zst", ".zstd", ".xz")
 
 
@@ -47,12 +44,15 @@ def infer_format(path: str) -> str | None:
         if name.endswith(comp):
             name = name[: -len(comp)]
             break
-    for suffix, fmt in _SUFFIX_FORMATS:
-        if name.endswith(suffix):
-            return fmt
-    if ".xml" in name:  # Wikipedia dump names such as pages-articles1.xml-p10p30302.bz2
-        return "mediawiki"
-    return None
+    return format_of_name(name)
+
+
+def reader_for(spec: InputSpec, fmt: str, warn: bool = False) -> Reader:
+    """The input's reader for files of this format, its options validated (errors name the input)."""
+    options, dropped = spec.reader_options(set(reader_class(fmt).Options.model_fields))
+    if dropped and warn:
+        log.warning("inputs.%s: format %s takes no option %s; ignored", spec.name, fmt, ", ".join(dropped))
+    return reader(fmt, options, where=f"inputs.{spec.name}.options")
 
 
 def expand(spec: InputSpec) -> list[tuple[str, str]]:
@@ -75,13 +75,15 @@ def expand(spec: InputSpec) -> list[tuple[str, str]]:
 def plan_parts(cfg: BuildConfig) -> list[Part]:
     parts: list[Part] = []
     for spec in cfg.inputs:
+        readers: dict[str, Reader] = {}
         for path, relpath in expand(spec):
             fmt = spec.format or infer_format(path)
             if fmt is None:
                 raise ConfigError(
                     f"inputs.{spec.name}.format: cannot infer the format of {path!r}; set `format:`")
-            splitter = getattr(reader(fmt), "split", None)
-            ranges = splitter(path, spec) if splitter else [(0, None)]
+            if fmt not in readers:
+                readers[fmt] = reader_for(spec, fmt, warn=True)
+            ranges = readers[fmt].split(path, spec)
             parts.extend(Part(spec.name, path, relpath, fmt, s, e) for s, e in ranges)
     ids = [p.part_id for p in parts]
     if len(set(ids)) != len(ids):

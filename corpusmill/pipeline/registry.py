@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from functools import cache
 from importlib.metadata import entry_points
-from typing import Any, Callable
+from types import ModuleType
+from typing import Any
 
 from pydantic import ValidationError
 
 from corpusmill.common.config import ConfigError, format_validation_error
 from corpusmill.pipeline.stage import Stage
+from corpusmill.stages.ingest.base import Reader
 
 STAGE_GROUP = "corpusmill.stages"
 READER_GROUP = "corpusmill.readers"
@@ -44,11 +46,45 @@ def build_stages(items: list[dict[str, dict | None]]) -> list[Stage]:
     return stages
 
 
-def reader(fmt: str) -> Callable:
+@cache
+def reader_class(fmt: str) -> type[Reader]:
+    """The Reader registered under the format's name. An entry point names the class; one that names
+    a module (as corpusmill <= 0.1 did) means the Reader class in it with that name."""
     eps = _group(READER_GROUP)
     if fmt not in eps:
         raise ConfigError(f"no reader for format {fmt!r}; known formats: {', '.join(sorted(eps))}")
-    return eps[fmt].load()
+    obj = eps[fmt].load()
+    if isinstance(obj, ModuleType):
+        obj = next((c for c in vars(obj).values() if isinstance(c, type) and issubclass(c, Reader)
+                    and getattr(c, "name", None) == fmt), None)
+    if not (isinstance(obj, type) and issubclass(obj, Reader)):
+        raise ConfigError(f"the reader registered for format {fmt!r} ({eps[fmt].value}) is not a "
+                          "corpusmill.stages.ingest.base.Reader subclass")
+    return obj
+
+
+def formats() -> list[str]:
+    return sorted(_group(READER_GROUP))
+
+
+def reader(fmt: str, options: dict | None = None, where: str = "options") -> Reader:
+    """A reader for the format with its options validated (errors name `where`)."""
+    cls = reader_class(fmt)
+    try:
+        return cls(cls.Options.model_validate(options or {}))
+    except ValidationError as e:
+        raise ConfigError(format_validation_error(e, where)) from None
+
+
+def infer_format(name: str) -> str | None:
+    """The format a (lowercase, compression suffix removed) file name means: the longest suffix any
+    reader claims, else a reader's looser name test."""
+    claims = sorted(((suf, fmt) for fmt in formats() for suf in reader_class(fmt).suffixes),
+                    key=lambda sf: -len(sf[0]))
+    for suffix, fmt in claims:
+        if name.endswith(suffix):
+            return fmt
+    return next((fmt for fmt in formats() if reader_class(fmt).matches_name(name)), None)
 
 
 def resolve_stage_paths(items: list[dict[str, dict | None]], base_dir) -> list[dict[str, dict | None]]:

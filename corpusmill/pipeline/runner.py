@@ -19,12 +19,11 @@ from corpusmill.common.files import atomic_write_text
 from corpusmill.pipeline.output import Output
 from corpusmill.pipeline.parts import Part, file_signature, plan_parts
 from corpusmill.common.ray_session import cluster_address, ray_session
-from corpusmill.pipeline.registry import build_stages
+from corpusmill.pipeline.registry import build_stages, reader_class
 from corpusmill.pipeline.stage import GlobalStage, Stage
 from corpusmill.pipeline.stats import aggregate
 from corpusmill.pipeline.worker import FINAL, INGEST, PartProcessor
 
-RAW_FORMATS = {"warc", "arc"}
 LOW_YIELD_SHARE = 0.01  # a source keeping under 1% of its documents gets a warning
 
 
@@ -40,9 +39,11 @@ def check_config(cfg: BuildConfig) -> tuple[list[Part], list[str], list[Stage]]:
         raise ConfigError(f"stages: global stages ({[n for n, g in zip(names, is_global) if g]}) "
                           "must come after every per-document stage")
     parts = plan_parts(cfg)
-    raw = sorted({p.source for p in parts if p.format in RAW_FORMATS})
+    raw = sorted({p.source for p in parts if reader_class(p.format).raw_content})
+    raw_formats = sorted({p.format for p in parts if reader_class(p.format).raw_content})
     if raw and not any(s.produces_text for s in stages):
-        raise ConfigError(f"inputs {raw} are WARC/ARC (raw HTML): add an `extract` stage to `stages`")
+        raise ConfigError(f"inputs {raw} are {'/'.join(f.upper() for f in raw_formats)} (raw HTML): add an `extract` "
+                          "stage to `stages`")
     if any(is_global) and cfg.partition_by:  # global stages read documents/part-*.parquet directly
         raise ConfigError("partition_by cannot be combined with global stages (dedup) yet: "
                           "partition the deduplicated output in a second build")
@@ -55,6 +56,7 @@ def config_fingerprint(cfg: BuildConfig, stages: list[Stage]) -> dict:
     the defaults written out are one config), inputs with normalised paths; not where it runs
     (ray), not how it batches (batch_size), not the output folder itself."""
     config = cfg.model_dump(mode="json", exclude={"ray", "batch_size", "output"})
+    config["inputs"] = [spec.fingerprint() for spec in cfg.inputs]
     config["stages"] = [{s.name: s.options.model_dump(mode="json")} for s in stages]
     return {"corpusmill": __version__, "config": config}
 
@@ -81,7 +83,8 @@ def _build(cfg: BuildConfig, out: Output, parts: list[Part], stage_order: list[s
            ray_address: str | None, num_cpus: int | None) -> dict:
     t0 = time.perf_counter()
     # corpusmill <= dcfc3f4 recorded the raw config (ray left out): still the same build
-    legacy = {"corpusmill": __version__, "config": cfg.model_dump(exclude={"ray"}, mode="json")}
+    legacy = {"corpusmill": __version__, "config": {**cfg.model_dump(exclude={"ray"}, mode="json"),
+                                                    "inputs": [spec.fingerprint() for spec in cfg.inputs]}}
     changed = out.prepare(config_fingerprint(cfg, stages), legacy)
     if changed:
         raise ConfigError(f"{cfg.output} holds a build made with another configuration or version (differs in: "

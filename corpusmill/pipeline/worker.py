@@ -16,8 +16,8 @@ import pyarrow.compute as pc
 from corpusmill.pipeline.accounting import Problems, StageCounts
 from corpusmill.pipeline.config import BuildConfig
 from corpusmill.pipeline.output import Output, PartFiles
-from corpusmill.pipeline.parts import Part, file_signature
-from corpusmill.pipeline.registry import build_stages, reader
+from corpusmill.pipeline.parts import Part, file_signature, reader_for
+from corpusmill.pipeline.registry import build_stages
 from corpusmill.pipeline.schema import for_output, to_batch
 from corpusmill.pipeline.stage import GlobalStage, Stage
 
@@ -52,8 +52,7 @@ class PartProcessor:
         counts = {name: StageCounts() for name in [INGEST, *(s.name for s in self.stages), FINAL]}
         problems, skipped = Problems(), {}
         buf: list[dict] = []
-        read_fn = reader(part.format).read
-        for item in read_fn(part, spec):
+        for item in reader_for(spec, part.format).read(part, spec):
             if isinstance(item, dict):
                 buf.append(item)
                 if len(buf) >= self.cfg.batch_size:

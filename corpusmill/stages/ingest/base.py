@@ -1,15 +1,66 @@
-"""What readers yield: record dicts (the columns of the document schema) and problems."""
+"""The reader plugin base, and what readers yield: record dicts (the columns of the document
+schema), problems and skipped records."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 import io
 import lzma
-from typing import Any
+from typing import Any, ClassVar, Iterator
 import zlib
 
 import fsspec
+from pydantic import Field
 
-from corpusmill.pipeline.parts import Part
+from corpusmill.common.config import Strict
+
+# Annotations name pipeline.parts.Part and pipeline.config.InputSpec without importing them: the
+# engine imports readers, never the other way round.
+
+
+class Reader:
+    """One input format. A plugin subclasses this, sets the class attributes, implements `read` (and
+    `split` when a large file can be cut into parts), and registers the class under the entry-point
+    group `corpusmill.readers` with the format's name. Its options are given under the input's
+    `options:` and validated by `Options` once, before any work starts."""
+
+    name: ClassVar[str]
+    # Lowercase file-name endings (after a compression suffix is removed) that mean this format;
+    # the longest match over all readers wins.
+    suffixes: ClassVar[tuple[str, ...]] = ()
+    # Yields raw `content` (HTML) rather than `text`: the build needs a stage that makes text (extract).
+    raw_content: ClassVar[bool] = False
+    Options: ClassVar[type[Strict]] = Strict
+
+    def __init__(self, options: Strict | dict[str, Any] | None = None):
+        self.options = options if isinstance(options, Strict) else self.Options.model_validate(options or {})
+
+    @classmethod
+    def matches_name(cls, name: str) -> bool:
+        """A looser test, tried when no suffix matched (e.g. Wikipedia's pages-articles1.xml-p10p30302)."""
+        return False
+
+    def split(self, path: str, spec: InputSpec) -> list[tuple[int, int | None]]:
+        """[start, end) ranges of the file, one part each: byte offsets or rows, as `read` takes them."""
+        return [(0, None)]
+
+    def read(self, part: Part, spec: InputSpec) -> Iterator[dict | Problem | Skipped]:
+        raise NotImplementedError
+
+
+class RecordFields(Strict):
+    """Options of the formats whose records are objects with named fields (jsonl, parquet)."""
+    text_key: str = Field("text", description="The field holding the text.")
+    id_key: str | None = Field("id", description="A field kept as the document id when present.")
+    url_key: str | None = Field("url", description="A field kept as the url when present.")
+
+
+class Skipped:
+    """A record that is not a document (request, metadata, warcinfo...): counted by type."""
+
+    __slots__ = ("kind",)
+
+    def __init__(self, kind: str):
+        self.kind = kind
 
 
 @dataclass

@@ -8,13 +8,23 @@ import orjson
 
 from corpusmill.pipeline.config import InputSpec
 from corpusmill.pipeline.parts import Part
-from corpusmill.stages.ingest.base import Problem, decode_utf8, record
+from corpusmill.stages.ingest.base import Problem, Reader, RecordFields, decode_utf8, record
 from corpusmill.stages.ingest.lines import iter_lines, split_lines
 
-split = split_lines
+
+class JsonlReader(Reader):
+    name = "jsonl"
+    suffixes = (".jsonl", ".ndjson", ".json")
+    Options = RecordFields
+
+    def split(self, path: str, spec: InputSpec) -> list[tuple[int, int | None]]:
+        return split_lines(path, spec)
+
+    def read(self, part: Part, spec: InputSpec) -> Iterator[dict | Problem]:
+        return read(part, spec, self.options)
 
 
-def read(part: Part, spec: InputSpec) -> Iterator[dict | Problem]:
+def read(part: Part, spec: InputSpec, opts: RecordFields) -> Iterator[dict | Problem]:
     for item in iter_lines(part, spec):
         if isinstance(item, Problem):
             yield item
@@ -41,14 +51,14 @@ def read(part: Part, spec: InputSpec) -> Iterator[dict | Problem]:
         if not isinstance(obj, dict):
             yield Problem("not_an_object", f"byte {pos}", type(obj).__name__)
             continue
-        text = obj.get(spec.text_key)
+        text = obj.get(opts.text_key)
         if not isinstance(text, str):
             yield Problem("missing_text_field", f"byte {pos}",
-                          f"field {spec.text_key!r} is {type(text).__name__}")
+                          f"field {opts.text_key!r} is {type(text).__name__}")
             continue
-        doc_id = obj.get(spec.id_key) if spec.id_key else None
+        doc_id = obj.get(opts.id_key) if opts.id_key else None
         if isinstance(doc_id, float):  # orjson turns integers past 64 bits into floats: ids would collide
-            doc_id = json.loads(line.decode("utf-8", "replace")).get(spec.id_key)
-        url = obj.get(spec.url_key) if spec.url_key else None
+            doc_id = json.loads(line.decode("utf-8", "replace")).get(opts.id_key)
+        url = obj.get(opts.url_key) if opts.url_key else None
         yield record(part, pos, text=text, url=url if isinstance(url, str) else None,
                      doc_id=str(doc_id) if doc_id is not None else None)

@@ -11,8 +11,7 @@ import mwparserfromhell
 
 from corpusmill.pipeline.config import InputSpec
 from corpusmill.pipeline.parts import Part
-from corpusmill.stages.ingest.base import Problem, open_binary, record, stream_error_reason, stream_errors
-from corpusmill.stages.ingest.warc import Skipped
+from corpusmill.stages.ingest.base import Problem, Reader, Skipped, open_binary, record, stream_error_reason, stream_errors
 
 # Links to files and categories carry no prose; their captions confuse sentences.
 _DROP_LINK = re.compile(r"^\s*:?\s*(file|image|category|media)\s*:", re.I)
@@ -40,6 +39,18 @@ def wikitext_to_text(wikitext: str) -> str:
     text = code.strip_code(normalize=True, collapse=True)
     lines = [ln.strip() for ln in text.splitlines()]
     return _BLANKS.sub("\n\n", "\n".join(ln for ln in lines if not ln.startswith(("{|", "|}", "|-", "!")))).strip()
+
+
+class MediaWikiReader(Reader):
+    name = "mediawiki"
+    suffixes = (".xml",)
+
+    @classmethod
+    def matches_name(cls, name: str) -> bool:
+        return ".xml" in name  # Wikipedia dump names such as pages-articles1.xml-p10p30302.bz2
+
+    def read(self, part: Part, spec: InputSpec) -> Iterator[dict | Problem | Skipped]:
+        return read(part, spec)
 
 
 def read(part: Part, spec: InputSpec) -> Iterator[dict | Problem | Skipped]:

@@ -9,7 +9,19 @@ import pyarrow.parquet as pq
 
 from corpusmill.pipeline.config import InputSpec
 from corpusmill.pipeline.parts import Part
-from corpusmill.stages.ingest.base import Problem, record
+from corpusmill.stages.ingest.base import Problem, Reader, RecordFields, record
+
+
+class ParquetReader(Reader):
+    name = "parquet"
+    suffixes = (".parquet",)
+    Options = RecordFields
+
+    def split(self, path: str, spec: InputSpec) -> list[tuple[int, int | None]]:
+        return split(path, spec)
+
+    def read(self, part: Part, spec: InputSpec) -> Iterator[dict | Problem]:
+        return read(part, spec, self.options)
 
 
 def _open(path: str) -> pq.ParquetFile:
@@ -32,7 +44,7 @@ def split(path: str, spec: InputSpec) -> list[tuple[int, int | None]]:
     return ranges
 
 
-def read(part: Part, spec: InputSpec) -> Iterator[dict | Problem]:
+def read(part: Part, spec: InputSpec, opts: RecordFields) -> Iterator[dict | Problem]:
     try:
         pf = _open(part.path)
     except (OSError, pa.ArrowException) as e:
@@ -41,25 +53,25 @@ def read(part: Part, spec: InputSpec) -> Iterator[dict | Problem]:
     all_names = pf.schema_arrow.names
     names = set(all_names)
     # fuzz: a column name given twice made pyarrow raise KeyError, failing the part
-    if all_names.count(spec.text_key) > 1:
-        yield Problem("duplicate_column", "0", f"column {spec.text_key!r} appears {all_names.count(spec.text_key)} times")
+    if all_names.count(opts.text_key) > 1:
+        yield Problem("duplicate_column", "0", f"column {opts.text_key!r} appears {all_names.count(opts.text_key)} times")
         return
     names = {n for n in names if all_names.count(n) == 1}  # an ambiguous id/url column is not used
-    if spec.text_key not in names:
-        yield Problem("missing_text_field", "0", f"no column {spec.text_key!r}; columns: {sorted(names)}")
+    if opts.text_key not in names:
+        yield Problem("missing_text_field", "0", f"no column {opts.text_key!r}; columns: {sorted(names)}")
         return
-    columns = [c for c in (spec.text_key, spec.id_key, spec.url_key) if c and c in names]
+    columns = [c for c in (opts.text_key, opts.id_key, opts.url_key) if c and c in names]
     groups = list(range(part.start, part.end if part.end is not None else pf.metadata.num_row_groups))
     row = sum(pf.metadata.row_group(i).num_rows for i in range(part.start))
     try:
         for batch in pf.iter_batches(batch_size=1024, row_groups=groups, columns=columns):
             cols = {c: batch.column(c).to_pylist() for c in columns}
             for j in range(batch.num_rows):
-                text = cols[spec.text_key][j]
-                doc_id = cols[spec.id_key][j] if spec.id_key in cols else None
-                url = cols[spec.url_key][j] if spec.url_key in cols else None
+                text = cols[opts.text_key][j]
+                doc_id = cols[opts.id_key][j] if opts.id_key in cols else None
+                url = cols[opts.url_key][j] if opts.url_key in cols else None
                 if text is not None and not isinstance(text, str):
-                    yield Problem("missing_text_field", f"row {row}", f"{spec.text_key!r} is {type(text).__name__}")
+                    yield Problem("missing_text_field", f"row {row}", f"{opts.text_key!r} is {type(text).__name__}")
                 elif text is not None and len(text) > spec.max_document_bytes:
                     yield record(part, row, doc_id=None if doc_id is None else str(doc_id), removed="too_large")
                 else:

@@ -1,20 +1,36 @@
 """Plain text: one document per file (text_unit: file) or per non-empty line (text_unit: line)."""
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, Literal
 
+from pydantic import Field
+
+from corpusmill.common.config import Strict
 from corpusmill.pipeline.config import InputSpec
 from corpusmill.pipeline.parts import Part
-from corpusmill.stages.ingest.base import Problem, decode_utf8, open_binary, record, stream_error_reason, stream_errors
+from corpusmill.stages.ingest.base import (Problem, Reader, decode_utf8, open_binary, record, stream_error_reason,
+                                           stream_errors)
 from corpusmill.stages.ingest.lines import iter_lines, split_lines
 
 
-def split(path: str, spec: InputSpec) -> list[tuple[int, int | None]]:
-    return split_lines(path, spec) if spec.text_unit == "line" else [(0, None)]
+class TextOptions(Strict):
+    text_unit: Literal["file", "line"] = Field("file", description="One document per file or per non-empty line.")
 
 
-def read(part: Part, spec: InputSpec) -> Iterator[dict | Problem]:
-    if spec.text_unit == "file":
+class TextReader(Reader):
+    name = "text"
+    suffixes = (".txt", ".text")
+    Options = TextOptions
+
+    def split(self, path: str, spec: InputSpec) -> list[tuple[int, int | None]]:
+        return split_lines(path, spec) if self.options.text_unit == "line" else [(0, None)]
+
+    def read(self, part: Part, spec: InputSpec) -> Iterator[dict | Problem]:
+        return read(part, spec, self.options)
+
+
+def read(part: Part, spec: InputSpec, opts: TextOptions) -> Iterator[dict | Problem]:
+    if opts.text_unit == "file":
         yield from _whole_file(part, spec)
         return
     for item in iter_lines(part, spec):

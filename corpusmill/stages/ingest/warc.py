@@ -12,9 +12,8 @@ from warcio.exceptions import ArchiveLoadFailed
 
 from corpusmill.pipeline.config import InputSpec
 from corpusmill.pipeline.parts import Part
-from corpusmill.stages.ingest.base import Problem, decode_utf8, open_binary, record
+from corpusmill.stages.ingest.base import Problem, Reader, Skipped, decode_utf8, open_binary, record
 
-_DOC_TYPES = {"warc": "response", "arc": "response", "wet": "conversion"}
 # warcio meets damaged input with all sorts of exceptions (AttributeError on a header cut short,
 # among others): any of them means this record cannot be read; the file goes on.
 _READ_ERRORS = (Exception,)
@@ -39,20 +38,39 @@ class _WholeFileGzipIterator(ArchiveIterator):
         super().close()
 
 
-class Skipped:
-    """A record that is not a document (request, metadata, warcinfo...): counted by type."""
+class WarcReader(Reader):
+    name = "warc"
+    suffixes = (".warc",)
+    raw_content = True
+    record_type = "response"  # the records that are documents
 
-    __slots__ = ("kind",)
+    def split(self, path: str, spec: InputSpec) -> list[tuple[int, int | None]]:
+        return split(path, spec)
 
-    def __init__(self, kind: str):
-        self.kind = kind
+    def read(self, part: Part, spec: InputSpec) -> Iterator[dict | Problem | Skipped]:
+        return read(part, spec, self.record_type)
+
+
+class WetReader(WarcReader):
+    name = "wet"
+    suffixes = (".warc.wet", ".wet")
+    raw_content = False  # WET records hold the text Common Crawl extracted
+    record_type = "conversion"
+
+
+class ArcReader(WarcReader):
+    name = "arc"
+    suffixes = (".arc",)
+
+    def split(self, path: str, spec: InputSpec) -> list[tuple[int, int | None]]:
+        return [(0, None)]  # ARC records cannot be found from an arbitrary offset
 
 
 def split(path: str, spec: InputSpec) -> list[tuple[int, int | None]]:
     """Byte ranges of about split_bytes for a large local WARC/WET whose records can be found from
     any offset: uncompressed, or gzipped record by record. A part owns the records that start in
     its range. Whole-file gzip (and remote files) stay one part."""
-    if "://" in path or spec.format == "arc" or os.path.getsize(path) <= spec.split_bytes:
+    if "://" in path or os.path.getsize(path) <= spec.split_bytes:
         return [(0, None)]
     with open(path, "rb") as fh:
         try:
@@ -81,10 +99,9 @@ def _per_record_gzip(fh, limit: int = 64 << 20) -> bool:
     return d.eof and (bool(d.unused_data) or bool(fh.read(1)))
 
 
-def read(part: Part, spec: InputSpec) -> Iterator[dict | Problem | Skipped]:
+def read(part: Part, spec: InputSpec, doc_type: str) -> Iterator[dict | Problem | Skipped]:
     """Records whose start offset lies in [part.start, part.end). Ids are SOURCE/RELPATH#INDEX for
     a file read whole, SOURCE/RELPATH@OFFSET for one split into ranges (the same whatever the split)."""
-    doc_type = _DOC_TYPES[part.format]
     split_file = part.start > 0 or part.end is not None
     with open_binary(part.path, compression=None) as fh:
         head = fh.read(2)
