@@ -41,11 +41,11 @@ def warc_boilerplate(warc_dir: Path) -> list[str]:
     from corpusmill.pipeline.config import InputSpec
     from corpusmill.pipeline.parts import Part
     from corpusmill.stages.extract import ExtractOptions, decode_html, extract_text
-    from corpusmill.stages.ingest.warc import read
+    from corpusmill.stages.ingest.warc import WarcReader
 
     out = []
     for f in sorted(warc_dir.glob("*/*.warc.gz")):
-        for rec in read(Part("b", str(f), f.name, "warc"), InputSpec(name="b", path=str(f))):
+        for rec in WarcReader().read(Part("b", str(f), f.name, "warc"), InputSpec(name="b", path=str(f))):
             if not isinstance(rec, dict) or rec["http_status"] != 200 or "html" not in (rec["content_type"] or ""):
                 continue
             html = decode_html(rec["content"], rec["content_type"])

@@ -96,8 +96,9 @@ def through_worker(path: Path, fmt: str, **spec_kw) -> list[dict]:
     in = kept + removed, problems carry the file."""
     cfg = {"inputs": [{"name": ff.SOURCE, "path": str(path), "format": fmt, **spec_kw}],
            "output": str(path.parent / "wout"), "stages": []}
+    cfg = BuildConfig.model_validate(cfg)
     proc = PartProcessor(cfg)
-    results = [proc.run(p.to_dict()) for p in plan_parts(BuildConfig.model_validate(cfg))]
+    results = [proc.run(p.to_dict()) for p in plan_parts(cfg)]
     for r in results:
         assert "failed" not in r, r.get("traceback")
         assert r["documents_in"] == r["kept"] + r["removed"]

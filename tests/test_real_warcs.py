@@ -7,7 +7,7 @@ from corpusmill.pipeline.config import InputSpec
 from corpusmill.pipeline.parts import Part
 from corpusmill.stages.extract import ExtractOptions, decode_html, extract_text
 from corpusmill.stages.ingest.base import Problem
-from corpusmill.stages.ingest.warc import read
+from corpusmill.pipeline.registry import reader
 
 # (file, format, HTML responses with status 200 or not, all responses); counted with warcio by hand.
 EXPECTED = [
@@ -21,7 +21,7 @@ EXPECTED = [
 
 def _docs(rel, fmt):
     path = shared("warc", rel)
-    items = list(read(Part("s", str(path), path.name, fmt), InputSpec(name="s", path=str(path))))
+    items = list(reader(fmt).read(Part("s", str(path), path.name, fmt), InputSpec(name="s", path=str(path))))
     assert [i for i in items if isinstance(i, Problem)] == []
     return [i for i in items if isinstance(i, dict)]
 

@@ -105,10 +105,10 @@ def _build(cfg: BuildConfig, out: Output, parts: list[Part], stage_order: list[s
         with ray_session(ray_address or cfg.ray.address, num_cpus or cfg.ray.num_cpus) as cpus:
             log.debug("ray: %d CPUs (%s)", cpus, ray_address or cfg.ray.address or "embedded")
             if todo:
-                failed = _run_parts(cfg, todo, len(parts), cpus)
+                failed = _run_parts(cfg, stages, todo, len(parts), cpus)
             for g in pending if not failed else []:  # global stages need every part
                 log.info("%s: over all %d parts", g.name, len(parts))
-                g.setup()
+                g.ensure_setup()
                 out.mark_global_done(g.name, run_global(g, str(out.root), [p.part_id for p in parts], cpus))
     global_stats = {g.name: out.global_stats(g.name) for g in global_stages if out.global_done(g.name)}
     part_stats = [done.get(p.part_id) or out.part_stats(p.part_id) for p in parts
@@ -182,12 +182,12 @@ def _write_artifact(cfg: BuildConfig, out: Output, stats: dict, stages: list[Sta
                             "sources": {n: s["kept"] for n, s in stats["sources"].items()}, "command": command})
 
 
-def _run_parts(cfg: BuildConfig, todo: list[Part], total: int, cpus: int) -> list[dict]:
+def _run_parts(cfg: BuildConfig, stages: list[Stage], todo: list[Part], total: int, cpus: int) -> list[dict]:
     """The per-part phase on one actor per CPU (each loads the stages' models once); returns the
     parts that failed."""
     worker_cls = ray.remote(num_cpus=1)(PartProcessor)
-    cfg_dict = cfg.model_dump(mode="json")
-    actors = [worker_cls.remote(cfg_dict) for _ in range(min(cpus, len(todo)))]
+    local = [s for s in stages if not isinstance(s, GlobalStage)]
+    actors = [worker_cls.remote(cfg, local) for _ in range(min(cpus, len(todo)))]
     failed, docs = [], 0
 
     def note(result: dict) -> str:

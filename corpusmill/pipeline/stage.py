@@ -7,6 +7,7 @@ Stages know nothing of Ray, of files or of other stages.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Generator
 
@@ -26,27 +27,54 @@ class Decision:
 
 
 class Stage:
-    """Base class. Subclasses set `name` and `Options`, and implement `process`."""
+    """Base class. Subclasses set `name` and `Options`, implement `process`, and load what is heavy
+    in `setup` (naming the attributes it sets in `loaded`). The engine validates the options once,
+    builds each stage once in the driver and ships it to the workers; the base class runs `setup`
+    once per process before the first `process` (however the stage is called), and leaves the
+    `loaded` attributes out when the stage is pickled, so each worker loads its own."""
 
     name: ClassVar[str]
     Options: ClassVar[type[Strict]] = Strict
     # True for a stage that turns raw `content` bytes into `text` (extract); the engine checks
     # that inputs carrying raw content (WARC, ARC) are followed by one.
     produces_text: ClassVar[bool] = False
+    # Attributes setup() sets that must not travel (fastText models, automata, compiled lists).
+    loaded: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, options: Strict | dict[str, Any] | None = None):
         if not isinstance(options, Strict):
             options = self.Options.model_validate(options or {})
         self.options = options
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "process" in cls.__dict__:  # every stage's process runs setup first, once
+            cls.process = _set_up_first(cls.__dict__["process"])
+
     def setup(self) -> None:
-        """Load models and other heavy state; called once per worker, before the first batch."""
+        """Load models and other heavy state; runs once per process, before the first batch."""
+
+    def ensure_setup(self) -> None:
+        if not self.__dict__.get("_set_up"):
+            self.setup()
+            self._set_up = True
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k not in self.loaded and k != "_set_up"}
 
     def process(self, batch: pa.Table) -> Decision:
         raise NotImplementedError
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.options!r})"
+
+
+def _set_up_first(process: Callable) -> Callable:
+    @functools.wraps(process)
+    def run(self: "Stage", batch: pa.Table) -> Decision:
+        self.ensure_setup()
+        return process(self, batch)
+    return run
 
 
 @dataclass

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 import traceback
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -25,12 +24,17 @@ INGEST, FINAL = "ingest", "output"
 
 
 class PartProcessor:
-    def __init__(self, cfg: dict[str, Any]):
-        self.cfg = BuildConfig.model_validate(cfg)
+    """One per worker. Gets the validated config and the per-part stages the driver built (options
+    validated once, there); loads the stages' models once, here."""
+
+    def __init__(self, cfg: BuildConfig, stages: list[Stage] | None = None):
+        self.cfg = cfg
         self.specs = {s.name: s for s in self.cfg.inputs}
-        self.stages: list[Stage] = [s for s in build_stages(self.cfg.stages) if not isinstance(s, GlobalStage)]
+        if stages is None:
+            stages = build_stages(self.cfg.stages)
+        self.stages: list[Stage] = [s for s in stages if not isinstance(s, GlobalStage)]
         for stage in self.stages:
-            stage.setup()
+            stage.ensure_setup()
         self.output = Output(self.cfg.output)
 
     def run(self, part_dict: dict) -> dict:

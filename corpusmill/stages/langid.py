@@ -50,12 +50,7 @@ class LangID(Stage):
     name = "langid"
     Options = LangIDOptions
 
-    def __init__(self, options=None):
-        super().__init__(options)
-        self._model = None
-
-    def __getstate__(self):  # a loaded fastText model does not pickle; workers load their own
-        return {**self.__dict__, "_model": None}
+    loaded = ("_model",)  # a fastText model does not pickle; each worker loads its own
 
     def setup(self) -> None:
         self._model = fasttext_model.load_model(self.options.model or default_model_path())
@@ -67,8 +62,6 @@ class LangID(Stage):
                                  f"{self.options.model or 'lid.176'}")
 
     def process(self, batch: pa.Table) -> Decision:
-        if self._model is None:
-            self.setup()
         o = self.options
         texts = batch.column("text").to_pylist()
         rows = [i for i, t in enumerate(texts) if t and not t.isspace()]

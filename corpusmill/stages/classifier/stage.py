@@ -23,6 +23,7 @@ class ClassifierOptions(Strict):
 class Classifier(Stage):
     name = "classifier"
     Options = ClassifierOptions
+    loaded = ("_model",)  # reloaded in each worker, not pickled
 
     def setup(self) -> None:
         self._model = fasttext_model.load_model(self.options.model)
@@ -40,8 +41,6 @@ class Classifier(Stage):
                         dtype=np.float32).clip(0.0, 1.0)
 
     def process(self, batch: pa.Table) -> Decision:
-        if not hasattr(self, "_model"):
-            self.setup()
         texts = batch.column("text").to_pylist()
         idx = [i for i, t in enumerate(texts) if t]
         score = np.full(len(texts), np.nan, dtype=np.float32)
@@ -50,6 +49,3 @@ class Classifier(Stage):
         reasons = [None if np.isnan(s) or s >= self.options.min_score else "classifier_low_score" for s in score]
         column = pa.array(score, pa.float32(), mask=np.isnan(score))
         return Decision(batch.append_column("classifier.score", column), reasons)
-
-    def __getstate__(self):  # the model is reloaded in each worker, not pickled
-        return {k: v for k, v in self.__dict__.items() if k != "_model"}

@@ -77,8 +77,6 @@ class Quality(Stage):
         return new_text, metrics, reasons
 
     def process(self, batch: pa.Table) -> Decision:
-        if not hasattr(self, "_stop_words"):
-            self.setup()
         o = self.options
         texts = batch.column("text").to_pylist()
         langs = batch.column("lang").to_pylist() if "lang" in batch.column_names else [None] * len(texts)

@@ -26,7 +26,7 @@ class Sensitive(Stage):
     name = "sensitive"
     Options = SensitiveOptions
 
-    _built = False
+    loaded = ("blocklist", "badwords", "redactor")  # lists and automata: each worker builds its own
 
     def setup(self) -> None:
         o = self.options
@@ -45,14 +45,8 @@ class Sensitive(Stage):
             p = o.pii
             self.redactor = PiiRedactor(p.emails, p.ips, p.phones, p.email_replacement, p.ip_replacement,
                                         p.ipv6_replacement, p.phone_replacement)
-        self._built = True
-
-    def __getstate__(self) -> dict:  # lists and automata stay behind; each worker builds its own
-        return {k: v for k, v in self.__dict__.items() if k not in ("blocklist", "badwords", "redactor", "_built")}
 
     def process(self, batch: pa.Table) -> Decision:
-        if not self._built:
-            self.setup()
         reasons: list[str | None] = [None] * batch.num_rows
         table = batch
         if self.blocklist is not None:
