@@ -197,3 +197,24 @@ def test_pretokenized_input_with_another_tokenizer_is_refused(setup, tmp_path):
     write_encoded([str(d / "news")], load_tokenizer(d / "tok"), d / "news_enc")  # the right one is used as it is
     m = build_mixture(load_mixture_config(write_yaml(d, "mixF", sources=[{"name": "news", "path": "news_enc", "weight": 1.0}])))
     assert m["sources"]["news"]["train"]["tokens"] >= 400_000 and not (d / "mixF" / "_state" / "encoded").exists()
+
+
+def test_real_mixture_exports_document_for_document(setup, tmp_path):
+    """The three-source mixture of real texts, exported in each format and read back."""
+    from test_export_tokens import documents, read_mds
+
+    from corpusmill.mixtures.export_tokens import export_tokens
+
+    d = setup
+    build_mixture(load_mixture_config(write_yaml(d, "mixA")))
+    for fmt in ("megatron", "nanogpt", "mds"):
+        export_tokens(d / "mixA", fmt, tmp_path / fmt)
+    for split, name in (("train", "train"), ("validation", "val")):
+        want = documents(d / "mixA", split)
+        assert len(want) > 20
+        flat = np.memmap(tmp_path / "nanogpt" / f"{name}.bin", dtype=np.uint16, mode="r")
+        assert np.array_equal(flat, np.concatenate([t for _, t in want]))
+        assert [(s, t.tolist()) for s, t in read_mds(tmp_path / "mds" / name)] == [(s, t.tolist()) for s, t in want]
+        indexed = pytest.importorskip("megatron.core.datasets.indexed_dataset")
+        ds = indexed.IndexedDataset(str(tmp_path / "megatron" / name))
+        assert len(ds) == len(want) and all(np.array_equal(ds[i], t) for i, (_, t) in enumerate(want))
