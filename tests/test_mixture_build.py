@@ -252,6 +252,9 @@ def test_every_train_shard_holds_each_source_near_its_weight(setup):
         plan = SourcePlan(s.name, s.weight, src.train_tokens, quota_tokens=m["sources"][s.name]["planned_tokens"])
         file_order = [t.tobytes() for _, _, t in _source_docs(src, plan)]
         assert sorted(file_order) == sorted(written[s.name]) and file_order != written[s.name]
+    for n in weights:  # the validation text's bytes, for bits per byte: plausible tokens per byte
+        v = m["sources"][n]["validation"]
+        assert 0.05 < v["tokens"] / v["text_bytes"] < 1.0, (n, v)
     for entry in m["validation"]["shards"]:  # validation: one source per shard, named in the manifest
         shard = Shard(d / "mixShare" / entry["file"])
         assert {shard.source(i) for i in range(len(shard))} == {entry["source"]}

@@ -215,7 +215,7 @@ def _mix(cfg: MixtureConfig, tok, refs: dict, out: Path, dry_run: bool, ray_addr
     log.info("mix: writing %s planned train tokens from %d sources to %s", f"{planned:,}", len(plans), out)
     train = _write_split(out, "train", meta, cfg.shard_tokens,
                          _train_docs(sources, plans, cfg.seed, cfg.shuffle_window), planned)
-    val = _write_validation(out, meta, cfg.shard_tokens, sources)
+    val = _write_validation(out, meta, cfg.shard_tokens, sources, tok)
     manifest = _manifest(cfg, tok, plans, sources, train, val)
     manifest["inputs"] = list(refs.values())
     kill_point("mix.manifest")
@@ -265,21 +265,25 @@ def _source_docs(src: EncodedSource, p: SourcePlan):
             yield p.name, epoch, tokens[:take[row]] if partial else tokens
 
 
-def _val_docs(src: EncodedSource):
+def _val_docs(src: EncodedSource, tok, text_bytes: dict):
+    """The source's validation documents; counts the UTF-8 bytes of their text as the tokenizer decodes
+    it, for bits per byte (a loss comparable across tokenizers)."""
     for row, tokens in src.iter_docs():
         if src.is_val[row]:
+            text_bytes[src.name] = text_bytes.get(src.name, 0) + len(tok.decode(tokens.tolist()).encode())
             yield src.name, 0, tokens.copy()  # sparse: a copy, so buffered documents do not pin their row group
 
 
-def _write_validation(out: Path, meta: ShardMeta, shard_tokens: int, sources: dict[str, EncodedSource]) -> dict:
+def _write_validation(out: Path, meta: ShardMeta, shard_tokens: int, sources: dict[str, EncodedSource], tok) -> dict:
     """Each source's validation documents in shards of their own (the trainer evaluates each source
     apart); every shard entry names its source."""
-    shards, counts = [], {}
+    shards, counts, text_bytes = [], {}, {}
     with task("mix val", total=None, unit="tokens") as advance:
         for name, src in sources.items():
-            part = _write_shards(out, "val", meta, shard_tokens, _val_docs(src), advance, first=len(shards))
+            part = _write_shards(out, "val", meta, shard_tokens, _val_docs(src, tok, text_bytes), advance,
+                                 first=len(shards))
             shards += [{**s, "source": name} for s in part["shards"]]
-            counts.update(part["sources"])
+            counts.update({n: {**c, "text_bytes": text_bytes.get(n, 0)} for n, c in part["sources"].items()})
     return {"shards": shards, "sources": counts}
 
 
