@@ -168,3 +168,40 @@ def test_cli_export_tokens(mix, tmp_path):
     assert "train documents" in r.output and (tmp_path / "n" / "val.bin").is_file()
     r = CliRunner().invoke(main, ["export-tokens", str(tmp_path / "nothing"), "--format", "mds", "-o", str(tmp_path / "m")])
     assert r.exit_code != 0 and "does not exist" in r.output and "Traceback" not in r.output
+
+
+def test_megatron_gpt_dataset_trains_on_the_export(mix, tmp_path):
+    """Megatron's GPTDataset (through BlendedMegatronDatasetBuilder, as pretrain_gpt.py builds it)
+    opens the export; every sample is documents of ours cut at their EOS: a suffix of one, whole
+    ones, a prefix of the last, or a stretch of one (Megatron shuffles the document order itself)."""
+    import types
+    import warnings
+
+    pytest.importorskip("megatron.core.datasets.gpt_dataset")
+    from megatron.core.datasets.blended_megatron_dataset_builder import BlendedMegatronDatasetBuilder
+    from megatron.core.datasets.gpt_dataset import GPTDataset, GPTDatasetConfig
+
+    export_tokens(mix, "megatron", tmp_path / "meg")
+    tok = types.SimpleNamespace(vocab_size=1000, eod=2, pad=0, unique_identifiers={"class": "corpusmill-test"})
+    cfg = GPTDatasetConfig(random_seed=0, sequence_length=64, tokenizer=tok, reset_position_ids=False,
+                           reset_attention_mask=False, eod_mask_loss=False, path_to_cache=str(tmp_path / "cache"),
+                           blend_per_split=[([str(tmp_path / "meg" / "train")], None),
+                                            ([str(tmp_path / "meg" / "val")], None), None])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        train, val, _ = BlendedMegatronDatasetBuilder(GPTDataset, [200, 20, None], lambda: True, cfg).build()
+    docs = [d.tobytes() for _, d in documents(mix, "train")]
+    whole, crossing = set(docs), 0
+    for i in range(0, len(train), max(1, len(train) // 40)):
+        s = train[i]
+        window = np.concatenate([s["tokens"].numpy(), s["labels"].numpy()[-1:]]).astype(np.uint16)
+        cuts = np.flatnonzero(window == 2) + 1
+        pieces = [p.tobytes() for p in np.split(window, cuts) if len(p)]
+        if len(pieces) == 1:  # inside one document
+            assert any(pieces[0] in d for d in docs), i
+            continue
+        assert any(d.endswith(pieces[0]) for d in docs), i
+        assert all(p in whole for p in pieces[1:-1]), i
+        assert any(d.startswith(pieces[-1]) for d in docs), i
+        crossing += 1
+    assert crossing >= 5 and len(val) > 0  # windows across document boundaries were checked too
