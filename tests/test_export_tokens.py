@@ -205,3 +205,16 @@ def test_megatron_gpt_dataset_trains_on_the_export(mix, tmp_path):
         assert any(d.startswith(pieces[-1]) for d in docs), i
         crossing += 1
     assert crossing >= 5 and len(val) > 0  # windows across document boundaries were checked too
+
+
+def test_mds_export_in_the_real_streaming_library(mix, tmp_path):
+    """Where mosaicml-streaming imports (not in this environment: see the module docstring)."""
+    streaming = pytest.importorskip("streaming")
+    export_tokens(mix, "mds", tmp_path / "mds", mds_shard_bytes=20_000)
+    for split, name in (("train", "train"), ("validation", "val")):
+        ds = streaming.StreamingDataset(local=str(tmp_path / "mds"), split=name, shuffle=False, batch_size=1)
+        want = documents(mix, split)
+        assert ds.num_samples == len(want)
+        for i, (source, tokens) in enumerate(want):
+            assert ds[i]["source"] == source and np.array_equal(ds[i]["tokens"], tokens)
+        streaming.base.util.clean_stale_shared_memory()
