@@ -156,6 +156,18 @@ def test_unfinished_mixture_and_bad_output_are_refused(mix, tmp_path):
     with pytest.raises(ConfigError, match="choose one of"):
         export_tokens(mix, "parquet", tmp_path / "out")
     assert not (tmp_path / "out").exists()
+    # another command's output, another format's export, a user's files: refused, left as they are
+    export_tokens(mix, "megatron", tmp_path / "meg")
+    export_tokens(mix, "megatron", tmp_path / "meg")  # the same format again: replaced
+    with pytest.raises(ConfigError, match="holds a megatron token export"):
+        export_tokens(mix, "nanogpt", tmp_path / "meg")
+    with pytest.raises(ConfigError, match="holds a mixture"):
+        export_tokens(write_mixture(tmp_path / "mix2"), "nanogpt", mix)  # -o at another mixture
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep")
+    with pytest.raises(ConfigError, match="notes.txt"):
+        export_tokens(mix, "mds", tmp_path / "mine")
+    assert artifact.read(mix)["kind"] == "mixture" and (tmp_path / "mine" / "notes.txt").read_text() == "keep"
 
 
 def test_cli_export_tokens(mix, tmp_path):

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from corpusmill.common import artifact
 from corpusmill.common.config import ConfigError
-from corpusmill.common.files import atomic_path, atomic_write_text, remove_temp_files
-from corpusmill.common.lock import exclusive
+from corpusmill.common.files import TMP_MARK, atomic_path, atomic_write_text, remove_temp_files
+from corpusmill.common.lock import LOCK_FILE, exclusive
 from corpusmill.console import log, task
 from corpusmill.mixtures.formats.mds import DEFAULT_SHARD_BYTES, MDSWriter
 from corpusmill.mixtures.formats.megatron import MegatronWriter
@@ -51,6 +51,7 @@ def export_tokens(mixture: str | Path, fmt: str, output: str | Path, *,
     if not splits["train"]:
         raise ConfigError(f"export-tokens: {mixture} lists no train shards; re-run `corpus mix` on its mixture.yaml")
     meta = Shard(splits["train"][0]).meta
+    _check_output(out, fmt)
     with exclusive(out, "token export"):
         artifact.clear(out)
         remove_temp_files(out)  # a killed export's half-written files
@@ -68,6 +69,26 @@ def export_tokens(mixture: str | Path, fmt: str, output: str | Path, *,
     log.info("export-tokens: %s train and %s validation tokens as %s in %s", f"{written['train']['tokens']:,}",
              f"{written['val']['tokens']:,}", fmt, out)
     return info
+
+
+_WRITES = {"megatron": {"train.bin", "train.idx", "val.bin", "val.idx"}, "nanogpt": {"train.bin", "val.bin", "meta.pkl"},
+           "mds": {"train", "val"}}
+
+
+def _check_output(out: Path, fmt: str) -> None:
+    """Only an export of the same format is replaced (or what a killed one left): never another
+    command's output, nor files a user keeps there."""
+    if not out.exists():
+        return
+    m = artifact.read(out)
+    if m is not None and (m["kind"] != "token-export" or m["details"].get("format") != fmt):
+        what = f"a {m['details'].get('format')} token export" if m["kind"] == "token-export" else f"a {m['kind']}"
+        raise ConfigError(f"export-tokens: {out} holds {what}; choose another folder (or delete it first)")
+    ours = _WRITES[fmt] | {EXPORT_FILE, artifact.ARTIFACT_FILE, LOCK_FILE}
+    other = sorted(p.name for p in out.iterdir() if p.name not in ours and TMP_MARK not in p.name)
+    if other:
+        raise ConfigError(f"export-tokens: {out} holds files a {fmt} export does not write ({', '.join(other[:5])}); "
+                          "choose an empty or new folder")
 
 
 def _export_split(paths: list[Path], writer, meta: ShardMeta, name: str) -> dict:
