@@ -27,11 +27,12 @@ demo: setup
 	$(BIN)/corpus build examples/quickstart/build.yaml --fresh
 	cd examples/quickstart && ../../$(BIN)/corpus tokenizer train --input out --vocab-size 2000 --output tok
 	cd examples/quickstart && rm -rf runs && ../../$(BIN)/corpus mix mixture.yaml --fresh
+	cd examples/quickstart && ../../$(BIN)/corpus export-tokens mix --format nanogpt -o export/nanogpt
 	cd examples/quickstart && ../../$(BIN)/corpus train train.yaml
 	cd examples/quickstart && ../../$(BIN)/corpus generate runs/tiny --prompt "The researchers in Lyon" --max-new-tokens 40
 	cd examples/quickstart && ../../$(BIN)/corpus export runs/tiny --output hf --verify
 	cd examples/quickstart && ../../$(BIN)/corpus lineage runs/tiny
-	@echo "outputs under examples/quickstart/: out/ (documents, removed, stats.json, report.html), tok/ (tokenizer), mix/ (token shards, manifest.json), runs/tiny/ (checkpoints, metrics.jsonl, tb/), hf/ (the model for transformers)"
+	@echo "outputs under examples/quickstart/: out/ (documents, removed, stats.json, report.html), tok/ (tokenizer), mix/ (token shards, manifest.json), export/nanogpt/ (train.bin, val.bin, meta.pkl for nanoGPT), runs/tiny/ (checkpoints, metrics.jsonl, tb/), hf/ (the model for transformers)"
 
 test: setup
 	# tests/test_report.py opens report.html in headless Chromium (Debian's package; skipped where absent).

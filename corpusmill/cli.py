@@ -137,6 +137,28 @@ def mix(config: str, dry_run: bool, fresh: bool, ray_address: str | None, num_cp
                f"validation shards and manifest.json to {cfg.output}")
 
 
+@main.command("export-tokens")
+@click.argument("mixture", type=click.Path(file_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["megatron", "nanogpt", "mds"]), required=True,
+              help="megatron: indexed .bin/.idx; nanogpt: flat train.bin/val.bin + meta.pkl; mds: MosaicML streaming.")
+@click.option("--output", "-o", required=True, type=click.Path(file_okay=False), help="Folder to write.")
+@click.option("--mds-shard-bytes", type=click.IntRange(min=1, max=(1 << 32) - 1), default=1 << 26, show_default=True,
+              help="mds: bytes per shard file (MDSWriter's size_limit).")
+@verbosity_options
+def export_tokens(mixture: str, fmt: str, output: str, mds_shard_bytes: int) -> None:
+    """A finished mixture's train/validation token shards in Megatron, nanoGPT or MDS format."""
+    from corpusmill.mixtures.export_tokens import export_tokens as run
+
+    try:
+        info = run(mixture, fmt, output, mds_shard_bytes=mds_shard_bytes)
+    except ConfigError as e:
+        raise click.ClickException(str(e)) from None
+    s = info["splits"]
+    click.echo(f"wrote {s['train']['documents']:,} train documents ({s['train']['tokens']:,} tokens) and "
+               f"{s['val']['documents']:,} validation documents ({s['val']['tokens']:,} tokens) as {fmt} "
+               f"({info['dtype']}) to {output}")
+
+
 @main.command()
 @click.argument("out", type=click.Path(file_okay=False))
 @click.option("--output", type=click.Path(dir_okay=False), default=None,

@@ -197,3 +197,64 @@ def test_pretokenized_input_with_another_tokenizer_is_refused(setup, tmp_path):
     write_encoded([str(d / "news")], load_tokenizer(d / "tok"), d / "news_enc")  # the right one is used as it is
     m = build_mixture(load_mixture_config(write_yaml(d, "mixF", sources=[{"name": "news", "path": "news_enc", "weight": 1.0}])))
     assert m["sources"]["news"]["train"]["tokens"] >= 400_000 and not (d / "mixF" / "_state" / "encoded").exists()
+
+
+def test_real_mixture_exports_document_for_document(setup, tmp_path):
+    """The three-source mixture of real texts, exported in each format and read back."""
+    from test_export_tokens import documents, read_mds
+
+    from corpusmill.mixtures.export_tokens import export_tokens
+
+    d = setup
+    build_mixture(load_mixture_config(write_yaml(d, "mixA")))
+    for fmt in ("megatron", "nanogpt", "mds"):
+        export_tokens(d / "mixA", fmt, tmp_path / fmt)
+    for split, name in (("train", "train"), ("validation", "val")):
+        want = documents(d / "mixA", split)
+        assert len(want) > 20
+        flat = np.memmap(tmp_path / "nanogpt" / f"{name}.bin", dtype=np.uint16, mode="r")
+        assert np.array_equal(flat, np.concatenate([t for _, t in want]))
+        assert [(s, t.tolist()) for s, t in read_mds(tmp_path / "mds" / name)] == [(s, t.tolist()) for s, t in want]
+        indexed = pytest.importorskip("megatron.core.datasets.indexed_dataset")
+        ds = indexed.IndexedDataset(str(tmp_path / "megatron" / name))
+        assert len(ds) == len(want) and all(np.array_equal(ds[i], t) for i, (_, t) in enumerate(want))
+
+
+def test_every_train_shard_holds_each_source_near_its_weight(setup):
+    """Mixed order: on three sources over several shards, each shard's share of every source is
+    within 2% of its weight; the documents are the same ones, only their order changed."""
+    from corpusmill.mixtures.build import EncodedSource, _source_docs
+    from corpusmill.mixtures.plan import SourcePlan
+    from corpusmill.mixtures.shards import Shard
+
+    d = setup
+    m = build_mixture(load_mixture_config(write_yaml(d, "mixShare", shard_tokens=80_000)))
+    assert len(m["train"]["shards"]) >= 5
+    weights = {"books": 0.5, "news": 0.3, "zh": 0.2}
+    written = {n: [] for n in weights}
+    for entry in m["train"]["shards"]:
+        shard = Shard(d / "mixShare" / entry["file"])
+        tokens = dict.fromkeys(weights, 0)
+        runs = 0
+        for i in range(len(shard)):
+            tokens[shard.source(i)] += len(shard.document(i))
+            written[shard.source(i)].append(shard.document(i).tobytes())
+            runs += i > 0 and shard.source(i) != shard.source(i - 1)
+        total = sum(tokens.values())
+        for n, w in weights.items():
+            assert abs(tokens[n] / total - w) < 0.02, (entry["file"], n, tokens[n] / total)
+        assert runs > len(shard) / 4  # interleaved document by document, not in blocks
+    tok_sha = m["tokenizer"]["tokenizer_sha256"]
+    cfg = load_mixture_config(write_yaml(d, "mixShare", shard_tokens=80_000))
+    for s in cfg.sources:
+        folder = next((d / "mixShare" / "_state" / "encoded").glob(f"{s.name}-*"))
+        src = EncodedSource(folder, s.name, tok_sha, cfg)
+        plan = SourcePlan(s.name, s.weight, src.train_tokens, quota_tokens=m["sources"][s.name]["planned_tokens"])
+        file_order = [t.tobytes() for _, _, t in _source_docs(src, plan)]
+        assert sorted(file_order) == sorted(written[s.name]) and file_order != written[s.name]
+    for n in weights:  # the validation text's bytes, for bits per byte: plausible tokens per byte
+        v = m["sources"][n]["validation"]
+        assert 0.05 < v["tokens"] / v["text_bytes"] < 1.0, (n, v)
+    for entry in m["validation"]["shards"]:  # validation: one source per shard, named in the manifest
+        shard = Shard(d / "mixShare" / entry["file"])
+        assert {shard.source(i) for i in range(len(shard))} == {entry["source"]}

@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 
 from corpusmill.console import log, task
 from corpusmill.faults import kill_point
+from corpusmill.mixtures.interleave import interleave, window_shuffle
 from corpusmill.mixtures.plan import SourcePlan, plan_quotas
 from corpusmill.mixtures.shards import ShardMeta, ShardWriter
 from corpusmill.mixtures.spec import MixtureConfig
@@ -212,8 +213,9 @@ def _mix(cfg: MixtureConfig, tok, refs: dict, out: Path, dry_run: bool, ray_addr
     remove_temp_files(out, "*.arrow", recursive=False)  # a killed run's half-written shards
     planned = sum(p.quota_tokens for p in plans)
     log.info("mix: writing %s planned train tokens from %d sources to %s", f"{planned:,}", len(plans), out)
-    train = _write_split(out, "train", meta, cfg.shard_tokens, _train_docs(sources, plans), planned)
-    val = _write_split(out, "val", meta, cfg.shard_tokens, _val_docs(sources), None)
+    train = _write_split(out, "train", meta, cfg.shard_tokens,
+                         _train_docs(sources, plans, cfg.seed, cfg.shuffle_window), planned)
+    val = _write_validation(out, meta, cfg.shard_tokens, sources, tok)
     manifest = _manifest(cfg, tok, plans, sources, train, val)
     manifest["inputs"] = list(refs.values())
     kill_point("mix.manifest")
@@ -243,26 +245,46 @@ def tokenizer_ref(tok, path: str) -> dict:
     return {"name": "tokenizer", "kind": "tokenizer", "path": str(Path(path).resolve()), "fingerprint": tok.sha256}
 
 
-def _train_docs(sources: dict[str, EncodedSource], plans: list[SourcePlan]):
-    """Per source: whole epochs first, then the deterministic sample for the fractional one."""
-    for p in plans:
-        src = sources[p.name]
-        full, rest = divmod(p.quota_tokens, src.train_tokens)
-        take = src.sample(rest) if rest else None
-        for epoch in range(int(full) + (1 if rest else 0)):
-            partial = epoch == full
-            for row, tokens in src.iter_docs():
-                if src.is_val[row] or (partial and take[row] == 0):
-                    continue
-                # a sample is sparse: a copy, so the buffered documents do not each pin their row group
-                yield p.name, epoch, tokens[:take[row]].copy() if partial else tokens
+def _train_docs(sources: dict[str, EncodedSource], plans: list[SourcePlan], seed: int, window: int):
+    """Every source's documents, shuffled within a window and interleaved by share (interleave.py)."""
+    streams = {p.name: window_shuffle(_source_docs(sources[p.name], p), window,
+                                      np.random.default_rng([seed, i, 0x5EED]))
+               for i, p in enumerate(plans)}
+    yield from interleave(streams, {p.name: p.quota_tokens for p in plans})
 
 
-def _val_docs(sources: dict[str, EncodedSource]):
-    for name, src in sources.items():
+def _source_docs(src: EncodedSource, p: SourcePlan):
+    """One source: whole epochs first, then the deterministic sample for the fractional one."""
+    full, rest = divmod(p.quota_tokens, src.train_tokens)
+    take = src.sample(rest) if rest else None
+    for epoch in range(int(full) + (1 if rest else 0)):
+        partial = epoch == full
         for row, tokens in src.iter_docs():
-            if src.is_val[row]:
-                yield name, 0, tokens.copy()  # sparse, as above
+            if src.is_val[row] or (partial and take[row] == 0):
+                continue
+            yield p.name, epoch, tokens[:take[row]] if partial else tokens
+
+
+def _val_docs(src: EncodedSource, tok, text_bytes: dict):
+    """The source's validation documents; counts the UTF-8 bytes of their text as the tokenizer decodes
+    it, for bits per byte (a loss comparable across tokenizers)."""
+    for row, tokens in src.iter_docs():
+        if src.is_val[row]:
+            text_bytes[src.name] = text_bytes.get(src.name, 0) + len(tok.decode(tokens.tolist()).encode())
+            yield src.name, 0, tokens.copy()  # sparse: a copy, so buffered documents do not pin their row group
+
+
+def _write_validation(out: Path, meta: ShardMeta, shard_tokens: int, sources: dict[str, EncodedSource], tok) -> dict:
+    """Each source's validation documents in shards of their own (the trainer evaluates each source
+    apart); every shard entry names its source."""
+    shards, counts, text_bytes = [], {}, {}
+    with task("mix val", total=None, unit="tokens") as advance:
+        for name, src in sources.items():
+            part = _write_shards(out, "val", meta, shard_tokens, _val_docs(src, tok, text_bytes), advance,
+                                 first=len(shards))
+            shards += [{**s, "source": name} for s in part["shards"]]
+            counts.update({n: {**c, "text_bytes": text_bytes.get(n, 0)} for n, c in part["sources"].items()})
+    return {"shards": shards, "sources": counts}
 
 
 def _write_split(out: Path, split: str, meta: ShardMeta, shard_tokens: int, docs, planned: int | None) -> dict:
@@ -271,7 +293,7 @@ def _write_split(out: Path, split: str, meta: ShardMeta, shard_tokens: int, docs
         return _write_shards(out, split, meta, shard_tokens, docs, advance)
 
 
-def _write_shards(out: Path, split: str, meta: ShardMeta, shard_tokens: int, docs, advance) -> dict:
+def _write_shards(out: Path, split: str, meta: ShardMeta, shard_tokens: int, docs, advance, first: int = 0) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     shards, counts = [], {}
     writer, buf, srcs = None, [], []
@@ -291,7 +313,7 @@ def _write_shards(out: Path, split: str, meta: ShardMeta, shard_tokens: int, doc
     try:
         for name, epoch, tokens in docs:
             if writer is None:
-                writer = ShardWriter(out / f"{split}-{len(shards):05d}.arrow", meta)
+                writer = ShardWriter(out / f"{split}-{first + len(shards):05d}.arrow", meta)
             buf.append(tokens)
             srcs.append(name)
             c = counts.setdefault(name, {"documents": 0, "tokens": 0, "epochs_started": 0})

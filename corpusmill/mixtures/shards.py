@@ -135,6 +135,14 @@ class Shard:
     def source(self, i: int) -> str:
         return self._sources[i].as_py()
 
+    def batches(self):
+        """(tokens, lengths, source codes, source names) per record batch: the batch's documents back to
+        back as a zero-copy view, their lengths, and each one's index into the names."""
+        for c, (values, offsets) in enumerate(zip(self._values, self._offsets)):
+            src = self._sources.chunk(c)
+            yield (values[offsets[0]: offsets[-1]], np.diff(offsets), src.indices.to_numpy(zero_copy_only=False),
+                   src.dictionary.to_pylist())
+
     def token_stream(self) -> list[np.ndarray]:
         """The shard's tokens, document after document, as zero-copy views (one per batch)."""
         return [v[o[0]: o[-1]] for v, o in zip(self._values, self._offsets)]

@@ -42,6 +42,8 @@ class MixtureConfig(Strict):
     validation: ValidationSpec = Field(default_factory=lambda: ValidationSpec(fraction=0.005),
                                        description="Held out per source: exactly one of fraction or tokens.")
     shard_tokens: int = Field(100_000_000, gt=0, description="Target tokens per shard file.")
+    shuffle_window: int = Field(4096, ge=1, description="Train documents per source held for the seeded shuffle "
+                                "of the written order (memory: about this many documents per source).")
 
     @model_validator(mode="after")
     def _weights(self) -> "MixtureConfig":

@@ -39,18 +39,40 @@ class MixtureData:
         self.vocab_size = int(self.manifest.get("tokenizer", {}).get("vocab_size") or stream.meta.vocab_size)
         self.train = PackedSampler(stream, self.seq_len, seed=seed)
         self.val = None
-        vpaths = _paths(self.folder, self.manifest.get("validation", {}))
+        val_split = self.manifest.get("validation", {})
+        vpaths = _paths(self.folder, val_split)
         if vpaths:
             vs = TokenStream(vpaths)
             if vs.total >= self.seq_len + 1:  # too small a split cannot give one window
-                self.val = PackedSampler(vs, self.seq_len, seed=seed, shuffle=False)
+                # a fixed set of windows spread over the whole split (which is written source by source)
+                self.val = PackedSampler(vs, self.seq_len, seed=seed, shuffle=True)
+        self.val_sources = {}  # each source's own validation shards (older mixtures: none)
+        for name in dict.fromkeys(s["source"] for s in val_split.get("shards", []) if "source" in s):
+            vs = TokenStream([self.folder / s["file"] for s in val_split["shards"] if s.get("source") == name])
+            if vs.total >= self.seq_len + 1:
+                self.val_sources[name] = PackedSampler(vs, self.seq_len, seed=seed, shuffle=False)
+        counts = val_split.get("sources", {})
+        self._val_counts = {n: (c.get("tokens", 0), c.get("text_bytes", 0)) for n, c in counts.items()}
 
     def train_batch(self, consumed: int, global_batch: int, rank: int, world: int) -> np.ndarray:
         return self.train.batch(consumed, global_batch, rank, world)
 
-    def val_batches(self, n: int, micro: int, rank: int, world: int):
-        """The same n micro batches every time: the first windows of the split, wrapped if short."""
-        if self.val is None:
+    def val_batches(self, n: int, micro: int, rank: int, world: int, source: str | None = None):
+        """The same n micro batches every time (of the whole split, or of one source's)."""
+        sampler = self.val if source is None else self.val_sources[source]
+        if sampler is None:
             return
         for i in range(n):
-            yield self.val.batch(i * micro * world, micro * world, rank, world)
+            yield sampler.batch(i * micro * world, micro * world, rank, world)
+
+    def tokens_per_byte(self, source: str | None = None) -> float | None:
+        """Validation tokens per byte of their text (of one source, or of all): turns a loss per token
+        into bits per byte. None when the mixture did not record the bytes (made before they were)."""
+        if source is None:
+            pairs = list(self._val_counts.values())
+        else:
+            pairs = [self._val_counts[source]] if source in self._val_counts else []
+        tokens, nbytes = sum(t for t, _ in pairs), sum(b for _, b in pairs)
+        if not nbytes or any(not b for _, b in pairs):
+            return None
+        return tokens / nbytes

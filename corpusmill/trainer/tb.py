@@ -1,5 +1,6 @@
 """Mirror of metrics.jsonl into TensorBoard event files (OUTPUT/tb/): every numeric field of a row
-becomes a scalar tagged `<kind>/<field>` (train/loss, val/ppl, event/spike_recovery/loss ...)."""
+becomes a scalar tagged `<kind>/<field>` (train/loss, val/ppl, event/spike_recovery/loss ...); a
+source's validation row goes under val/<source>/ (val/web/loss, val/web/bpb)."""
 from __future__ import annotations
 
 import json
@@ -33,6 +34,8 @@ class TensorBoardLog:
             step, prefix = int(row.get("at_step", row.get("step", 0))), f"event/{row.get('event', 'other')}"
             if "reason" in row:
                 self._w.add_text(prefix, str(row["reason"]), step)
+        elif kind == "val_source":  # val/<source>/loss, beside val/loss
+            step, prefix = int(row.get("step", 0)), f"val/{row.get('source')}"
         else:
             step, prefix = int(row.get("step", 0)), str(kind)
         for k, v in row.items():

@@ -269,12 +269,10 @@ def _train(cfg: TrainConfig, *, stop_after: int | None = None, batch_hook=None) 
                 row["peak_mem_gb"] = round(torch.cuda.max_memory_allocated(device) / 1e9, 3)
             log.write(**row)
             if spec.eval_every and (st["step"] % spec.eval_every == 0 or st["step"] == spec.steps):
-                val = evaluate(raw, data, spec, rank, world, device, autocast, masking)
-                if val is not None:
-                    log.write(kind="val", step=st["step"], loss=val, ppl=math.exp(min(val, 50)))
-                    if master:
-                        console.info("step %d: train loss %.4f, validation loss %.4f (ppl %.2f)", st["step"], loss_v,
-                                     val, math.exp(min(val, 50)))
+                val = _validate(raw, data, spec, (rank, world, device, autocast, masking), log, st["step"])
+                if val is not None and master:
+                    console.info("step %d: train loss %.4f, validation loss %.4f (ppl %.2f)", st["step"], loss_v,
+                                 val, math.exp(min(val, 50)))
             if spec.ckpt_every and st["step"] % spec.ckpt_every == 0 or st["step"] == spec.steps:
                 save()
             if advance:
@@ -339,15 +337,38 @@ def _recover(st, spec: SpikeSpec, ckdir: Path, restore, global_batch: int, log, 
                         "LR x%.3g", at_step + 1, reason, loss, st["step"], skipped, lr_scale)
 
 
+def _validate(model: GPT, data: MixtureData, spec: TrainSpec, ctx: tuple, log, step: int) -> float | None:
+    """Validation loss over the whole split (kind `val`), then each source's (kind `val_source`), with
+    perplexity and, for a causal model when the mixture recorded text bytes, bits per byte:
+    loss / ln 2 x validation tokens per byte, which compares across tokenizers."""
+    causal = ctx[-1][0]  # masking = (causal, seed, vocab, mask id, mask prob)
+    val = evaluate(model, data, spec, *ctx)
+    if val is None:
+        return None
+    log.write(kind="val", step=step, loss=val, ppl=math.exp(min(val, 50)), **_bpb(val, data.tokens_per_byte(), causal))
+    for name in data.val_sources:
+        loss = evaluate(model, data, spec, *ctx, source=name)
+        log.write(kind="val_source", source=name, step=step, loss=loss, ppl=math.exp(min(loss, 50)),
+                  **_bpb(loss, data.tokens_per_byte(name), causal))
+    return val
+
+
+def _bpb(loss: float, tokens_per_byte: float | None, causal: bool) -> dict:
+    """Bits per byte of text; none for mlm (its loss is over masked positions only, not a code length)."""
+    return {"bpb": loss / math.log(2) * tokens_per_byte} if causal and tokens_per_byte else {}
+
+
 @torch.no_grad()
-def evaluate(model: GPT, data: MixtureData, spec: TrainSpec, rank, world, device, autocast, masking) -> float | None:
-    """Mean loss per predicted token over the fixed validation windows (mlm: a fixed mask)."""
-    if data.val is None:
+def evaluate(model: GPT, data: MixtureData, spec: TrainSpec, rank, world, device, autocast, masking,
+             source: str | None = None) -> float | None:
+    """Mean loss per predicted token over the fixed validation windows, of the split or of one source
+    (mlm: a fixed mask)."""
+    if data.val is None and source is None:
         return None
     model.eval()
     total, n = torch.zeros((), device=device), torch.zeros((), device=device, dtype=torch.long)
     micro = spec.micro_batch_size
-    for i, b in enumerate(data.val_batches(spec.eval_batches, micro, rank, world)):
+    for i, b in enumerate(data.val_batches(spec.eval_batches, micro, rank, world, source)):
         inp, tgt = (torch.from_numpy(a).to(device)
                     for a in examples(b, (i * world + rank) * micro, *masking, VALIDATION))
         with autocast():
