@@ -56,8 +56,10 @@ def full(tmp_path_factory, ray_local):
     write_jsonl(tmp / "notes.jsonl", [
         {"id": "de1", "text": GERMAN}, {"id": "fr1", "text": FRENCH}, {"id": "short", "text": "Kurz."},
         {"id": "de2", "text": GERMAN}, {"id": "mail", "text": MAIL}])
+    (tmp / "house-words.txt").write_text("lanterns\nvillage\ngloves\nthermos\n")  # a house list: see MAIL
+    badwords = {"packaged": False, "paths": {"en": [str(tmp / "house-words.txt")]}}
     stages = [{"extract": {}}, {"normalize": {}}, {"length": {"min_chars": 50}}, {"langid": {"languages": None}},
-              {"sensitive": {"pii": "redact", "url_blocklist": False, "badwords": False}},
+              {"sensitive": {"pii": "redact", "url_blocklist": False, "badwords": badwords}},
               {"dedup": {"exact": True, "url": True, "minhash": {"threshold": 0.7}}}]
     return _build(tmp, "out", [{"name": "web", "path": str(tmp / "web.warc.gz")},
                                {"name": "notes", "path": str(tmp / "notes.jsonl")}], stages)
@@ -131,11 +133,12 @@ def test_gathered_numbers_equal_stats_and_files(full):
     assert sum(L.before) == L.rows_before == L.measured_before == stats["stages"]["normalize"]["in"] == 10
     assert sum(L.after) == L.rows_after == t["kept"]
     assert L.after == _histogram(full, ["documents"])
-    assert L.before == _histogram(full, ["documents", "removed/length", "removed/dedup"])
+    assert L.before == _histogram(full, ["documents", "removed/length", "removed/sensitive", "removed/dedup"])
     assert L.before[LENGTH_EDGES.index(5)] == 1  # "Kurz." (5 characters), removed by length
     assert sum(s.languages.kept.values()) == t["kept"] and s.languages.unlabelled_kept == 0
     assert {"en", "de", "fr"} <= set(s.languages.kept)
-    assert sum(s.languages.removed.values()) == stats["stages"]["dedup"]["removed"]  # the only removals after langid
+    assert sum(s.languages.removed.values()) == (  # the only removals after langid
+        stats["stages"]["dedup"]["removed"] + stats["stages"]["sensitive"]["removed"])
     assert s.pii.kinds == ["email", "ip", "phone"]
     for kind in s.pii.kinds:
         for where, folder in (("kept", "documents"), ("removed", "removed")):
@@ -143,6 +146,29 @@ def test_gathered_numbers_equal_stats_and_files(full):
                 full, folder, f"sensitive.pii.{kind}")
     assert s.pii.matches["kept"]["email"] + s.pii.matches["removed"]["email"] == 3
     assert s.pii.scanned["kept"] + s.pii.scanned["removed"] == stats["stages"]["sensitive"]["in"]
+
+
+def test_bad_words_are_counted_per_word_in_stats_and_the_report(full):
+    stats = json.loads((full / "stats.json").read_text())
+    sens = stats["stages"]["sensitive"]
+    assert sens["removed_by_reason"] == {"badwords": 1}  # MAIL: village, gloves, thermos (3 different words)
+    counters = sens["counters"]
+    assert counters["badwords.removed_by_word"] == {"gloves": 1, "thermos": 1, "village": 1}
+    # every river-town story holds "lanterns" once: counted, not removed (one word is not enough)
+    stories = sum(1 for t in _texts(full, ["documents", "removed"]) if t and "lanterns" in t)
+    assert counters["badwords.documents_by_word"] == {"lanterns": stories, "gloves": 1, "thermos": 1, "village": 1}
+    assert stories >= 4
+    assert stats["sources"]["notes"]["stages"]["sensitive"]["counters"]["badwords.removed_by_word"]["gloves"] == 1
+    (mail,) = pq.read_table(full / "removed" / "sensitive").to_pylist()
+    assert mail["reason"] == "badwords" and mail["sensitive.badwords.words"] == ["gloves", "thermos", "village"]
+    kept_words = ds.dataset(str(full / "documents")).to_table(columns=["sensitive.badwords.words"]).column(0)
+    assert ["lanterns"] in kept_words.to_pylist()
+    page = (full / "report.html").read_text()
+    assert "<h2>Bad words</h2>" in page and "<td>thermos</td>" in page and "<td>lanterns</td>" in page
+
+
+def _texts(out: Path, folders: list[str]) -> list[str]:
+    return [t for f in folders for t in ds.dataset(str(out / f)).to_table(columns=["text"]).column(0).to_pylist()]
 
 
 def test_lengths_past_max_docs_are_a_fixed_sample(full):

@@ -61,6 +61,8 @@ def config_fingerprint(cfg: BuildConfig, stages: list[Stage]) -> dict:
 def run_build(cfg: BuildConfig, *, fresh: bool = False, ray_address: str | None = None,
               num_cpus: int | None = None, config_path: str | None = None) -> dict:
     parts, stage_order, stages = check_config(cfg)
+    for note in (n for s in stages for n in s.notices()):  # a changed default, said before any work
+        log.warning("%s", note)
     ray_address = cluster_address(ray_address or cfg.ray.address)  # before --fresh touches anything
     out = Output(cfg.output)
     with exclusive(out.root, "build output"):  # one writer; taken before anything in OUT is touched

@@ -85,6 +85,7 @@ class PartProcessor:
             if table.num_rows == 0:
                 return
             decision = stage.process(table)
+            counts[stage.name].add_counters(decision.counters)
             table = self._apply(stage.name, decision.table, decision.reasons, counts, files)
         if table.num_rows:
             text = table.column("text")

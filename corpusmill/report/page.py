@@ -7,7 +7,7 @@ from html import escape
 from corpusmill.report import charts as ch
 from corpusmill.report.scan import Scan
 from corpusmill.report.source import BuildOutput
-from corpusmill.report.summary import dedup_clusters, funnel, removal_reasons
+from corpusmill.report.summary import badwords, dedup_clusters, funnel, removal_reasons
 
 PLOT_CONFIG = '{"displaylogo": false, "displayModeBar": false, "responsive": true}'
 # Run once the whole page is laid out, so each chart takes its final width (a chart drawn while
@@ -46,7 +46,7 @@ def render(build: BuildOutput, scan: Scan) -> str:
     body = [_header(build), _section(funnel_c), _stages_table(steps), _section(reasons_c),
             '<div class="grid">', *(_section(c) for c in pairs[:2]), "</div>",
             '<div class="grid">', *(_section(c) for c in pairs[2:]), "</div>",
-            _sources_table(stats), _problems(stats)]
+            _badwords_table(stats), _sources_table(stats), _problems(stats)]
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>corpusmill report: {escape(build.root.name)}</title>"
             f"<style>{CSS}</style><script>{get_plotlyjs()}</script></head>\n<body><main>\n"
@@ -130,6 +130,20 @@ def _stages_table(steps) -> str:
     return ("<section><h2>Per stage</h2>" + _table(["stage", "in", "kept", "removed", "removed %", "bytes in",
                                                     "bytes removed"], rows, {1, 2, 3, 4, 5, 6},
                                                    [s.removed == 0 for s in steps]) + "</section>")
+
+
+def _badwords_table(stats: dict) -> str:
+    rows = badwords(stats)
+    if rows is None:
+        return ""
+    head = "<section><h2>Bad words</h2>"
+    if not rows:
+        return head + '<p class="note">Looked for listed words: none found.</p></section>'
+    note = ('<p class="note">The listed words found by the sensitive stage, most removals first: documents '
+            "that held each (kept or removed) and documents removed for bad words that held it (a document "
+            "counts once per different word). The `sensitive.badwords.words` column has them per document.</p>")
+    return head + note + _table(["word", "documents holding it", "removed holding it"],
+                                [[r.word, r.documents, r.removed] for r in rows], {1, 2}) + "</section>"
 
 
 def _sources_table(stats: dict) -> str:
