@@ -167,6 +167,40 @@ def test_bad_words_are_counted_per_word_in_stats_and_the_report(full):
     assert "<h2>Bad words</h2>" in page and "<td>thermos</td>" in page and "<td>lanterns</td>" in page
 
 
+def test_sample_documents_per_reason_and_language(full):
+    from corpusmill.report.samples import PER_KEY, collect
+
+    stats = json.loads((full / "stats.json").read_text())
+    samples = collect(open_build_output(full))
+    want = {f"{stage}: {reason}": n for stage, v in stats["stages"].items() if stage not in ("ingest", "output")
+            for reason, n in v["removed_by_reason"].items()}
+    assert {g.label: g.count for g in samples.reasons} == want
+    for g in samples.reasons:
+        stage, reason = g.label.split(": ")
+        rows = {r["id"]: r for r in pq.read_table(full / "removed" / stage).to_pylist() if r["reason"] == reason}
+        assert len(g.samples) == min(PER_KEY, g.count) and {s.id for s in g.samples} <= set(rows)
+        assert all(s.text == (rows[s.id]["text"] or "")[:2000] for s in g.samples)
+    kept = ds.dataset(str(full / "documents")).to_table(columns=["id", "lang"]).to_pylist()
+    assert {g.label: g.count for g in samples.languages} == {
+        f"lang {lang}": sum(r["lang"] == lang for r in kept) for lang in {r["lang"] for r in kept}}
+    assert collect(open_build_output(full)) == samples  # the same sample on every run
+    page = (full / "report.html").read_text()
+    assert "<h2>Sample documents</h2>" in page and "sensitive: badwords" in page
+    assert page.count('<details class="doc">') == sum(len(g.samples) for g in samples.reasons + samples.languages)
+
+
+def test_sample_text_is_escaped_and_cut():
+    from corpusmill.report.page import _group
+    from corpusmill.report.samples import Group, Sample
+
+    evil = "<script>alert(1)</script> & more " * 200
+    html = _group(Group("quality: <odd>", 7, [Sample("id<1>", "src", "https://x.test/?a=1&b=2", "en",
+                                                        evil[:2000], len(evil))]))
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "quality: &lt;odd&gt;" in html and "id&lt;1&gt;" in html and "a=1&amp;b=2" in html
+    assert f"{len(evil) - 2000:,} more characters" in html and html.count("alert(1)") <= 2000 // 30 + 5
+
+
 def _texts(out: Path, folders: list[str]) -> list[str]:
     return [t for f in folders for t in ds.dataset(str(out / f)).to_table(columns=["text"]).column(0).to_pylist()]
 

@@ -94,16 +94,31 @@ def find(root: Path, q: Query) -> Found:
     if q.seed is None:  # the first n in file order; one more says whether there are others
         locs = list(islice(hits, q.n + 1))
         complete = len(locs) <= q.n
-        return Found(_read_rows(locs[:q.n]), len(locs), complete, scanned, len(files))
-    rnd, heap, matched = random.Random(q.seed), [], 0  # reservoir: the n smallest random keys
+        return Found(read_rows(locs[:q.n]), len(locs), complete, scanned, len(files))
+    sample, matched = Reservoir(q.n, random.Random(q.seed)), 0
     for loc in hits:
         matched += 1
-        key = rnd.random()
-        if len(heap) < q.n:
-            heapq.heappush(heap, (-key, loc))
-        elif key < -heap[0][0]:
-            heapq.heapreplace(heap, (-key, loc))
-    return Found(_read_rows(sorted(loc for _, loc in heap)), matched, True, scanned, len(files))
+        sample.add(loc)
+    return Found(read_rows(sample.items()), matched, True, scanned, len(files))
+
+
+class Reservoir:
+    """A uniform sample of n items from a stream of unknown length: the n with the smallest random
+    keys (deterministic for the generator's seed); memory n items, whatever the stream's length."""
+
+    def __init__(self, n: int, rnd: random.Random):
+        self.n, self.rnd, self.heap = n, rnd, []  # max-heap on the key: (-key, item)
+
+    def add(self, item) -> None:
+        key = self.rnd.random()
+        if len(self.heap) < self.n:
+            heapq.heappush(self.heap, (-key, item))
+        elif key < -self.heap[0][0]:
+            heapq.heapreplace(self.heap, (-key, item))
+
+    def items(self) -> list:
+        """The sample in the items' own order (file order for locations)."""
+        return sorted(item for _, item in self.heap)
 
 
 def _scan(files: list[Path], schemas: dict[Path, pa.Schema], q: Query) -> Iterator[tuple[Path, int, int]]:
@@ -178,14 +193,17 @@ def _matches(batch: pa.RecordBatch, expr: pc.Expression | None, offset: int) -> 
         raise WhereError(f"--where: cannot be evaluated on these columns: {e}") from None
 
 
-def _read_rows(locs: list[tuple[Path, int, int]]) -> list[dict]:
+def read_rows(locs: list[tuple[Path, int, int]], columns: list[str] | None = None) -> list[dict]:
+    """The rows at (file, row group, row) locations, in that order: only their row groups are read
+    (of `columns` where given, those a file has)."""
     rows: list[dict] = []
     groups: dict[tuple[Path, int], list[int]] = {}
     for f, rg, row in locs:
         groups.setdefault((f, rg), []).append(row)
     for (f, rg), wanted in groups.items():
         with pq.ParquetFile(f) as pf:
-            table = pf.read_row_group(rg)
+            cols = None if columns is None else [c for c in columns if c in pf.schema_arrow.names]
+            table = pf.read_row_group(rg, columns=cols)
         for r in table.take(pa.array(wanted, pa.int64())).to_pylist():
             r["_file"] = str(f)
             rows.append(r)
