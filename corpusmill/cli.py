@@ -44,13 +44,24 @@ def _register() -> None:
 @click.option("--num-cpus", type=click.IntRange(min=1), default=None, help="CPUs (workers) to use.")
 @click.option("--max-problems", type=click.IntRange(min=0), default=None,
               help="Exit with status 3 when the input had more problems than this (for CI); the build is kept.")
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="Only the first N records of each source (file order), into OUTPUT-limitN: quick tuning.")
+@click.option("--dry-run", is_flag=True, help="Print inputs, parts, sizes, stages and an estimated time; write nothing.")
 @verbosity_options
-def build(config: str, ray_address: str | None, fresh: bool, num_cpus: int | None, max_problems: int | None) -> None:
+def build(config: str, ray_address: str | None, fresh: bool, num_cpus: int | None, max_problems: int | None,
+          limit: int | None, dry_run: bool) -> None:
     """Raw dumps -> clean documents (Parquet), removed documents with reasons, stats.json."""
     from corpusmill.pipeline.runner import run_build
 
     try:
         cfg = load_build_config(config)
+        if limit is not None:
+            cfg.limit, cfg.output = limit, f"{cfg.output.rstrip('/')}-limit{limit}"
+        if dry_run:
+            from corpusmill.pipeline.dryrun import format_plan, plan
+
+            click.echo(format_plan(plan(cfg, num_cpus)))
+            return
         stats = run_build(cfg, fresh=fresh, ray_address=ray_address, num_cpus=num_cpus, config_path=config)
     except ConfigError as e:
         raise click.ClickException(str(e)) from None

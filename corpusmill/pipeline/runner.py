@@ -18,6 +18,7 @@ from corpusmill.common.files import atomic_write_text
 from corpusmill.pipeline.output import Output
 from corpusmill.pipeline.parts import Part, file_signature, plan_parts
 from corpusmill.common.ray_session import cluster_address, ray_session
+from corpusmill.pipeline.limit import limit_parts
 from corpusmill.pipeline.registry import build_stages
 from corpusmill.pipeline.stage import GlobalStage, Stage
 from corpusmill.pipeline.stats import aggregate
@@ -39,6 +40,10 @@ def check_config(cfg: BuildConfig) -> tuple[list[Part], list[str], list[Stage]]:
         raise ConfigError(f"stages: global stages ({[n for n, g in zip(names, is_global) if g]}) "
                           "must come after every per-document stage")
     parts = plan_parts(cfg)
+    if cfg.limit:
+        parts = limit_parts(cfg, parts)
+    for note in (n for s in stages for n in s.notices()):  # a changed default, said before any work
+        log.warning("%s", note)
     raw = sorted({p.source for p in parts if p.format in RAW_FORMATS})
     if raw and not any(s.produces_text for s in stages):
         raise ConfigError(f"inputs {raw} are WARC/ARC (raw HTML): add an `extract` stage to `stages`")
@@ -53,7 +58,8 @@ def config_fingerprint(cfg: BuildConfig, stages: list[Stage]) -> dict:
     """What decides the output: every stage's options spelled out (defaults included, so `{}` and
     the defaults written out are one config), inputs with normalised paths; not where it runs
     (ray), not how it batches (batch_size), not the output folder itself."""
-    config = cfg.model_dump(mode="json", exclude={"ray", "batch_size", "output"})
+    unset = {"limit"} if cfg.limit is None else set()  # a key added later: earlier outputs still resume
+    config = cfg.model_dump(mode="json", exclude={"ray", "batch_size", "output", *unset})
     config["stages"] = [{s.name: s.options.model_dump(mode="json")} for s in stages]
     return {"corpusmill": __version__, "config": config}
 
@@ -61,8 +67,6 @@ def config_fingerprint(cfg: BuildConfig, stages: list[Stage]) -> dict:
 def run_build(cfg: BuildConfig, *, fresh: bool = False, ray_address: str | None = None,
               num_cpus: int | None = None, config_path: str | None = None) -> dict:
     parts, stage_order, stages = check_config(cfg)
-    for note in (n for s in stages for n in s.notices()):  # a changed default, said before any work
-        log.warning("%s", note)
     ray_address = cluster_address(ray_address or cfg.ray.address)  # before --fresh touches anything
     out = Output(cfg.output)
     with exclusive(out.root, "build output"):  # one writer; taken before anything in OUT is touched

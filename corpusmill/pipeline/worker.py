@@ -53,8 +53,12 @@ class PartProcessor:
         problems, skipped = Problems(), {}
         buf: list[dict] = []
         read_fn = reader(part.format).read
+        taken = 0
         for item in read_fn(part, spec):
             if isinstance(item, dict):
+                if part.limit is not None and taken >= part.limit:
+                    break  # --limit: the records before this one are the part's share
+                taken += 1
                 buf.append(item)
                 if len(buf) >= self.cfg.batch_size:
                     self._batch(buf, counts, files)
