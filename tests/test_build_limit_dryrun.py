@@ -24,7 +24,7 @@ def config(tmp_path: Path) -> Path:
     write_jsonl(tmp_path / "other.jsonl.gz", [{"id": f"o{i}", "text": f"{i} {TEXT * 5}"} for i in range(40)],
                 compress=True)
     cfg = {"inputs": [{"name": "news", "path": "in/*.jsonl"}, {"name": "other", "path": "other.jsonl.gz"}],
-           "output": "out", "stages": [{"normalize": {}}, {"length": {"min_chars": 10}}]}
+           "output": "out", "stages": [{"normalize": {}}, {"length": {"min_chars": 10}}, {"sensitive": {"pii": "redact"}}]}
     (tmp_path / "build.yaml").write_text(yaml.safe_dump(cfg))
     return tmp_path / "build.yaml"
 
@@ -34,6 +34,7 @@ def corpus(*args: str) -> tuple[int, str]:
     return r.exit_code, r.output
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("ray_local")
 def test_limit_builds_the_first_n_records_of_each_source_into_its_own_output(config):
     code, text = corpus("build", str(config), "--limit", "5", "-q")
@@ -53,7 +54,8 @@ def test_dry_run_says_what_it_would_do_and_writes_nothing(config):
     code, text = corpus("build", str(config), "--dry-run", "--num-cpus", "2")
     assert code == 0, text
     assert not (config.parent / "out").exists()
-    assert "stages   ingest -> normalize -> length -> output" in text
+    assert "stages   ingest -> normalize -> length -> sensitive -> output" in text
+    assert "url_blocklist and badwords not named, so off" in text  # the notice of the changed defaults
     assert "parts    3 (0 finished earlier" in text
     news_bytes = sum(f.stat().st_size for f in (config.parent / "in").glob("*.jsonl"))
     assert f"news: 2 file(s), 2 part(s), jsonl, {news_bytes / 1e6:,.1f} MB on disk" in text
