@@ -22,7 +22,6 @@ import pyarrow.parquet as pq
 
 from corpusmill.common import artifact
 from corpusmill.common.config import ConfigError
-from corpusmill.common.files import TMP_MARK
 from corpusmill.inspection.where import Where, WhereError
 
 BATCH_ROWS = 8192
@@ -79,9 +78,7 @@ def selected_files(root: Path, removed: str | None) -> list[Path]:
 
 
 def _parquet(folder: Path) -> list[Path]:
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.rglob("*.parquet") if TMP_MARK not in p.name)
+    return artifact.parquet_files(folder) if folder.is_dir() else []
 
 
 def find(root: Path, q: Query) -> Found:
