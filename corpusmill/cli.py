@@ -163,7 +163,7 @@ def report(out: str, output: str | None, max_docs: int) -> None:
 @click.option("--lang", multiple=True, help="With this language label (repeatable).")
 @click.option("--id", "ids", multiple=True, help="This document id (repeatable).")
 @click.option("--where", default=None, help="An expression over the columns, e.g. "
-              "\"quality.gopher.mean_word_length < 3 and lang == 'en'\" (see `corpus inspect --help`).")
+              "\"quality.gopher.mean_word_length < 3 and lang == 'en'\"; the language is described above.")
 @click.option("-n", "n", type=click.IntRange(min=1), default=5, show_default=True, help="Documents to show.")
 @click.option("--seed", type=int, default=None, help="A random sample of n (the same for a seed), not the first n.")
 @click.option("--full", is_flag=True, help="The whole text (default: cut at --max-chars).")
