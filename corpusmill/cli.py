@@ -44,13 +44,24 @@ def _register() -> None:
 @click.option("--num-cpus", type=click.IntRange(min=1), default=None, help="CPUs (workers) to use.")
 @click.option("--max-problems", type=click.IntRange(min=0), default=None,
               help="Exit with status 3 when the input had more problems than this (for CI); the build is kept.")
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="Only the first N records of each source (file order), into OUTPUT-limitN: quick tuning.")
+@click.option("--dry-run", is_flag=True, help="Print inputs, parts, sizes, stages and an estimated time; write nothing.")
 @verbosity_options
-def build(config: str, ray_address: str | None, fresh: bool, num_cpus: int | None, max_problems: int | None) -> None:
+def build(config: str, ray_address: str | None, fresh: bool, num_cpus: int | None, max_problems: int | None,
+          limit: int | None, dry_run: bool) -> None:
     """Raw dumps -> clean documents (Parquet), removed documents with reasons, stats.json."""
     from corpusmill.pipeline.runner import run_build
 
     try:
         cfg = load_build_config(config)
+        if limit is not None:
+            cfg.limit, cfg.output = limit, f"{cfg.output.rstrip('/')}-limit{limit}"
+        if dry_run:
+            from corpusmill.pipeline.dryrun import format_plan, plan
+
+            click.echo(format_plan(plan(cfg, num_cpus)))
+            return
         stats = run_build(cfg, fresh=fresh, ray_address=ray_address, num_cpus=num_cpus, config_path=config)
     except ConfigError as e:
         raise click.ClickException(str(e)) from None
@@ -175,6 +186,55 @@ def report(out: str, output: str | None, max_docs: int) -> None:
     except ReportError as e:
         raise click.ClickException(str(e)) from None
     click.echo(f"wrote {path}")
+
+
+@main.command()
+@click.argument("out", type=click.Path(file_okay=False))
+@click.option("--removed", is_flag=False, flag_value="", default=None, metavar="[STAGE]",
+              help="Removed documents instead of kept ones: of every stage, or of STAGE (removed/STAGE/).")
+@click.option("--reason", multiple=True, help="Removed for this reason (repeatable; implies --removed).")
+@click.option("--source", multiple=True, help="From this input (repeatable).")
+@click.option("--lang", multiple=True, help="With this language label (repeatable).")
+@click.option("--id", "ids", multiple=True, help="This document id (repeatable).")
+@click.option("--where", default=None, help="An expression over the columns, e.g. "
+              "\"quality.gopher.mean_word_length < 3 and lang == 'en'\"; the language is described above.")
+@click.option("-n", "n", type=click.IntRange(min=1), default=5, show_default=True, help="Documents to show.")
+@click.option("--seed", type=int, default=None, help="A random sample of n (the same for a seed), not the first n.")
+@click.option("--full", is_flag=True, help="The whole text (default: cut at --max-chars).")
+@click.option("--max-chars", type=click.IntRange(min=1), default=600, show_default=True, help="Text shown per document.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per document and line (for scripts).")
+def inspect(out, removed, reason, source, lang, ids, where, n, seed, full, max_chars, as_json) -> None:
+    """Show documents of a build output OUT, kept or removed, with their annotations and text.
+
+    Streams over the Parquet files (never loads the output whole). --where takes comparisons
+    (== != < <= > >=, `in [..]`, `is None`), and/or/not, + - * / and len(), contains(),
+    startswith(), lower(), is_null(), col("name") over the columns, dotted names as written by
+    the stages: quality.gopher.mean_word_length, length.words, sensitive.badwords, duplicate_of.
+    """
+    from rich.console import Console
+
+    from corpusmill.inspection import show
+    from corpusmill.inspection.select import Query, build_root, find
+    from corpusmill.inspection.where import parse
+
+    if reason and removed is None:
+        removed = ""
+    try:
+        root = build_root(out)
+        q = Query(removed=removed, reasons=list(reason), sources=list(source), langs=list(lang), ids=list(ids),
+                  where=parse(where) if where else None, n=max(n, len(ids)), seed=seed)
+        found = find(root, q)
+    except ConfigError as e:
+        raise click.ClickException(str(e)) from None
+    what = "kept documents" if removed is None else f"documents removed{' by ' + removed if removed else ''}"
+    if as_json:
+        for line in show.json_lines(found, full, max_chars):
+            click.echo(line)
+        click.echo(show.summary(found, what, seed), err=True)
+        return
+    console = Console(soft_wrap=False)
+    show.render(console, found, full, max_chars)
+    console.print(show.summary(found, what, seed), style="dim", markup=False, highlight=False)
 
 
 @main.command()

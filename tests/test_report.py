@@ -55,8 +55,10 @@ def full(tmp_path_factory, ray_local):
     write_jsonl(tmp / "notes.jsonl", [
         {"id": "de1", "text": GERMAN}, {"id": "fr1", "text": FRENCH}, {"id": "short", "text": "Kurz."},
         {"id": "de2", "text": GERMAN}, {"id": "mail", "text": MAIL}])
+    (tmp / "house-words.txt").write_text("lanterns\nvillage\ngloves\nthermos\n")  # a house list: see MAIL
+    badwords = {"packaged": False, "paths": {"en": [str(tmp / "house-words.txt")]}}
     stages = [{"extract": {}}, {"normalize": {}}, {"length": {"min_chars": 50}}, {"langid": {"languages": None}},
-              {"sensitive": {"pii": "redact", "url_blocklist": False, "badwords": False}},
+              {"sensitive": {"pii": "redact", "url_blocklist": False, "badwords": badwords}},
               {"dedup": {"exact": True, "url": True, "minhash": {"threshold": 0.7}}}]
     return _build(tmp, "out", [{"name": "web", "path": str(tmp / "web.warc.gz")},
                                {"name": "notes", "path": str(tmp / "notes.jsonl")}], stages)
@@ -130,11 +132,12 @@ def test_gathered_numbers_equal_stats_and_files(full):
     assert sum(L.before) == L.rows_before == L.measured_before == stats["stages"]["normalize"]["in"] == 10
     assert sum(L.after) == L.rows_after == t["kept"]
     assert L.after == _histogram(full, ["documents"])
-    assert L.before == _histogram(full, ["documents", "removed/length", "removed/dedup"])
+    assert L.before == _histogram(full, ["documents", "removed/length", "removed/sensitive", "removed/dedup"])
     assert L.before[LENGTH_EDGES.index(5)] == 1  # "Kurz." (5 characters), removed by length
     assert sum(s.languages.kept.values()) == t["kept"] and s.languages.unlabelled_kept == 0
     assert {"en", "de", "fr"} <= set(s.languages.kept)
-    assert sum(s.languages.removed.values()) == stats["stages"]["dedup"]["removed"]  # the only removals after langid
+    assert sum(s.languages.removed.values()) == (  # the only removals after langid
+        stats["stages"]["dedup"]["removed"] + stats["stages"]["sensitive"]["removed"])
     assert s.pii.kinds == ["email", "ip", "phone"]
     for kind in s.pii.kinds:
         for where, folder in (("kept", "documents"), ("removed", "removed")):
@@ -142,6 +145,63 @@ def test_gathered_numbers_equal_stats_and_files(full):
                 full, folder, f"sensitive.pii.{kind}")
     assert s.pii.matches["kept"]["email"] + s.pii.matches["removed"]["email"] == 3
     assert s.pii.scanned["kept"] + s.pii.scanned["removed"] == stats["stages"]["sensitive"]["in"]
+
+
+def test_bad_words_are_counted_per_word_in_stats_and_the_report(full):
+    stats = json.loads((full / "stats.json").read_text())
+    sens = stats["stages"]["sensitive"]
+    assert sens["removed_by_reason"] == {"badwords": 1}  # MAIL: village, gloves, thermos (3 different words)
+    counters = sens["counters"]
+    assert counters["badwords.removed_by_word"] == {"gloves": 1, "thermos": 1, "village": 1}
+    # every river-town story holds "lanterns" once: counted, not removed (one word is not enough)
+    stories = sum(1 for t in _texts(full, ["documents", "removed"]) if t and "lanterns" in t)
+    assert counters["badwords.documents_by_word"] == {"lanterns": stories, "gloves": 1, "thermos": 1, "village": 1}
+    assert stories >= 4
+    assert stats["sources"]["notes"]["stages"]["sensitive"]["counters"]["badwords.removed_by_word"]["gloves"] == 1
+    (mail,) = pq.read_table(full / "removed" / "sensitive").to_pylist()
+    assert mail["reason"] == "badwords" and mail["sensitive.badwords.words"] == ["gloves", "thermos", "village"]
+    kept_words = ds.dataset(str(full / "documents")).to_table(columns=["sensitive.badwords.words"]).column(0)
+    assert ["lanterns"] in kept_words.to_pylist()
+    page = (full / "report.html").read_text()
+    assert "<h2>Bad words</h2>" in page and "<td>thermos</td>" in page and "<td>lanterns</td>" in page
+
+
+def test_sample_documents_per_reason_and_language(full):
+    from corpusmill.report.samples import PER_KEY, collect
+
+    stats = json.loads((full / "stats.json").read_text())
+    samples = collect(open_build_output(full))
+    want = {f"{stage}: {reason}": n for stage, v in stats["stages"].items() if stage not in ("ingest", "output")
+            for reason, n in v["removed_by_reason"].items()}
+    assert {g.label: g.count for g in samples.reasons} == want
+    for g in samples.reasons:
+        stage, reason = g.label.split(": ")
+        rows = {r["id"]: r for r in pq.read_table(full / "removed" / stage).to_pylist() if r["reason"] == reason}
+        assert len(g.samples) == min(PER_KEY, g.count) and {s.id for s in g.samples} <= set(rows)
+        assert all(s.text == (rows[s.id]["text"] or "")[:2000] for s in g.samples)
+    kept = ds.dataset(str(full / "documents")).to_table(columns=["id", "lang"]).to_pylist()
+    assert {g.label: g.count for g in samples.languages} == {
+        f"lang {lang}": sum(r["lang"] == lang for r in kept) for lang in {r["lang"] for r in kept}}
+    assert collect(open_build_output(full)) == samples  # the same sample on every run
+    page = (full / "report.html").read_text()
+    assert "<h2>Sample documents</h2>" in page and "sensitive: badwords" in page
+    assert page.count('<details class="doc">') == sum(len(g.samples) for g in samples.reasons + samples.languages)
+
+
+def test_sample_text_is_escaped_and_cut():
+    from corpusmill.report.page import _group
+    from corpusmill.report.samples import Group, Sample
+
+    evil = "<script>alert(1)</script> & more " * 200
+    html = _group(Group("quality: <odd>", 7, [Sample("id<1>", "src", "https://x.test/?a=1&b=2", "en",
+                                                        evil[:2000], len(evil))]))
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "quality: &lt;odd&gt;" in html and "id&lt;1&gt;" in html and "a=1&amp;b=2" in html
+    assert f"{len(evil) - 2000:,} more characters" in html and html.count("alert(1)") <= 2000 // 30 + 5
+
+
+def _texts(out: Path, folders: list[str]) -> list[str]:
+    return [t for f in folders for t in ds.dataset(str(out / f)).to_table(columns=["text"]).column(0).to_pylist()]
 
 
 def test_lengths_past_max_docs_are_a_fixed_sample(full):

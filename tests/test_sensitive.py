@@ -12,6 +12,7 @@ from corpusmill.stages.sensitive import Sensitive, SensitiveOptions
 from corpusmill.stages.sensitive import blocklist as blocklist_mod
 
 NO_LISTS = {"url_blocklist": False, "badwords": False}
+C4 = {"min_count": 1, "min_distinct": None, "min_ratio": None}  # any one listed word removes (C4's rule)
 
 
 def batch(rows, lang=None):
@@ -143,7 +144,8 @@ def test_default_blocklist_ships_in_datatrove_wheel_and_is_cached(tmp_path, monk
     monkeypatch.setattr(blocklist_mod, "_loaded", {})
     urls = ["https://www.pornhub.com/view?v=1", "http://example.xxx/", "https://en.wikipedia.org/wiki/Toulouse",
             "https://www.abc.net.au/news"]
-    d = Sensitive({"pii": "off", "badwords": False}).process(batch([{"url": u, "text": "t"} for u in urls]))
+    d = Sensitive({"pii": "off", "url_blocklist": True, "badwords": False}).process(
+        batch([{"url": u, "text": "t"} for u in urls]))
     assert col(d, "sensitive.url_blocked") == ["pornhub.com", "xxx", None, None]
     assert d.reasons == ["url_blocklist", "url_blocklist", None, None]
     built = blocklist_mod._loaded.copy()
@@ -170,9 +172,11 @@ def test_badwords_word_boundaries_languages_and_substrings():
         ("What an ass.", "sw"),                        # no list: not checked
         ("What an ass.", "en-GB"),
     ]
-    d = Sensitive({"pii": "off", "url_blocklist": False}).process(
+    d = Sensitive({"pii": "off", "url_blocklist": False, "badwords": C4}).process(
         batch([{"text": t} for t, _ in rows], [lang for _, lang in rows]))
     assert col(d, "sensitive.badwords") == [2, 0, 1, 0, 1, 0, 1, 0, 1, None, 1]
+    assert col(d, "sensitive.badwords.words") == [["ass"], [], ["kacke"], [], ["con"], [], ["他妈的"], [], ["ass"],
+                                                  None, ["ass"]]
     assert d.reasons == ["badwords", None, "badwords", None, "badwords", None, "badwords", None, "badwords",
                          None, "badwords"]
     ratios = col(d, "sensitive.badwords.ratio")
@@ -187,11 +191,12 @@ def test_badwords_thresholds_languages_and_user_lists(tmp_path):
     texts = ["One ass here.", "Ass and ass and ass here.", "zorblax, flim flam!", "Ein arsch."]
     langs = ["en", "en", "en", "de"]
     opts = {"pii": "off", "url_blocklist": False,
-            "badwords": {"min_count": 3, "languages": ["en"], "paths": {"en": [str(mine)]}}}
+            "badwords": {"min_count": 3, "min_distinct": None, "min_ratio": None, "languages": ["en"],
+                         "paths": {"en": [str(mine)]}}}
     d = Sensitive(opts).process(batch([{"text": t} for t in texts], langs))
     assert col(d, "sensitive.badwords") == [1, 3, 2, None]  # German not applied
     assert d.reasons == [None, "badwords", None, None]
-    opts["badwords"] = {"min_count": None, "min_ratio": 0.5, "packaged": False, "paths": {"xx": [str(mine)]},
+    opts["badwords"] = {"min_distinct": None, "min_ratio": 0.5, "packaged": False, "paths": {"xx": [str(mine)]},
                         "default_language": "xx"}
     d = Sensitive(opts).process(batch([{"text": t} for t in texts], [None, None, None, "de"]))
     assert col(d, "sensitive.badwords") == [0, 0, 2, None]
@@ -216,22 +221,77 @@ def test_badwords_decisions_match_datatrove_c4_filter_on_real_books(tmp_path, mo
     c4 = c4_filters.C4BadWordsFilter()
     theirs = [c4.filter(Document(text=t, id=str(i), metadata={"language": "en"})) is True
               for i, t in enumerate(docs)]
-    d = Sensitive({"pii": "off", "url_blocklist": False}).process(batch([{"text": t} for t in docs]))
+    d = Sensitive({"pii": "off", "url_blocklist": False, "badwords": C4}).process(batch([{"text": t} for t in docs]))
     ours = [r is None for r in d.reasons]
     assert ours == theirs
     assert 0 < ours.count(False) < len(docs)  # the comparison means something
+
+
+def wikipedia_articles(limit: int) -> list[str]:
+    """The first `limit` articles (wikitext to text costs ~0.2 s an article)."""
+    from itertools import islice
+
+    from corpusmill.pipeline.config import InputSpec
+    from corpusmill.pipeline.parts import Part
+    from corpusmill.stages.ingest import mediawiki
+
+    (dump,) = shared("wiki").glob("*.bz2")
+    part = Part("wiki", str(dump), dump.name, "mediawiki")
+    pages = mediawiki.read(part, InputSpec(name="wiki", path=str(dump)))
+    return list(islice((r["text"] for r in pages if isinstance(r, dict) and r.get("text")), limit))
+
+
+@pytest.mark.slow
+def test_default_rule_keeps_real_wikipedia_that_c4s_rule_removes():
+    articles = wikipedia_articles(30)
+    assert len(articles) == 30
+    rows = batch([{"text": t} for t in articles])
+    c4 = Sensitive({"pii": "off", "badwords": C4}).process(rows)
+    default = Sensitive({"pii": "off", "badwords": True}).process(rows)
+    assert c4.reasons.count("badwords") > 0.3 * len(articles)  # C4: any one listed word ('sex', 'rape', ...)
+    assert default.reasons.count("badwords") == 0
+    assert col(default, "sensitive.badwords.words") == col(c4, "sensitive.badwords.words")  # same annotations
+    by_word = c4.counters["badwords.removed_by_word"]
+    assert by_word["sex"] >= 5 and sum(by_word.values()) >= c4.reasons.count("badwords")
+    assert default.counters["badwords.removed_by_word"] == {}
+    assert default.counters["badwords.documents_by_word"] == c4.counters["badwords.documents_by_word"]
+
+
+def test_default_rule_removes_text_dense_in_different_listed_words():
+    prose = "The committee met on Tuesday to discuss the budget for the new library and its gardens. " * 20
+    spam = "hot milf porn videos, free xxx sex cams, nude teens and anal clips updated daily. " * 3
+    d = Sensitive({"pii": "off", "badwords": True}).process(batch([{"text": prose}, {"text": prose + spam}]))
+    assert d.reasons == [None, "badwords"]
+    assert col(d, "sensitive.badwords.words")[1] == ["anal", "milf", "nude", "porn", "sex", "xxx"]
+    assert d.counters["badwords.removed_by_word"] == {w: 1 for w in ["anal", "milf", "nude", "porn", "sex", "xxx"]}
+
+
+def test_pii_alone_removes_nothing_and_says_what_changed():
+    o = SensitiveOptions.model_validate({"pii": "redact"})
+    assert o.url_blocklist is None and o.badwords is None
+    (notice,) = o.notices()
+    assert "url_blocklist and badwords not named, so off" in notice and "0.1.0" in notice
+    d = Sensitive(o).process(batch([{"text": "intercourse in chapter xxx", "url": "https://www.pornhub.com/"}]))
+    assert d.reasons == [None]
+    assert [c for c in d.table.column_names if c.startswith("sensitive.")] == [
+        "sensitive.pii.email", "sensitive.pii.ip", "sensitive.pii.phone"]
+    named = SensitiveOptions.model_validate({"pii": "redact", "url_blocklist": False, "badwords": True})
+    (notice,) = named.notices()  # the lists are named; the badwords rule is the default: say which
+    assert "3 different listed words" in notice and "5 per 1,000 words" in notice and "C4" in notice
+    assert SensitiveOptions.model_validate({"url_blocklist": False, "badwords": {"min_distinct": 2}}).notices() == []
 
 
 # ---- options and protocol ------------------------------------------------------------------
 
 def test_options_short_forms_and_errors():
     o = SensitiveOptions.model_validate({"pii": "redact", "url_blocklist": True, "badwords": True})
-    assert o.pii.mode == "redact" and o.url_blocklist.default and o.badwords.min_count == 1
+    assert o.pii.mode == "redact" and o.url_blocklist.default
+    assert (o.badwords.min_count, o.badwords.min_distinct, o.badwords.min_ratio) == (None, 3, 0.005)
     o = SensitiveOptions.model_validate({"pii": False, "url_blocklist": {"default": False, "paths": ["x.txt"]},
                                          "badwords": False})
     assert o.pii.mode == "off" and o.url_blocklist.paths == ["x.txt"] and o.badwords is None
     for bad in ({"pii": "scrub"}, {"url_blocklist": {"defualt": True}}, {"badwords": {"min_count": 0}},
-                {"colour": 1}):
+                {"colour": 1}, {"badwords": {"min_distinct": None, "min_ratio": None}}):
         with pytest.raises(ValidationError):
             SensitiveOptions.model_validate(bad)
     (stage,) = build_stages([{"sensitive": {"pii": "redact", "url_blocklist": False, "badwords": True}}])

@@ -24,6 +24,11 @@ class StageCounts:
         self.bytes_in = 0
         self.removed: Counter[str] = Counter()
         self.bytes_removed: Counter[str] = Counter()
+        self.counters: dict[str, Counter[str]] = defaultdict(Counter)  # a stage's own (Decision.counters)
+
+    def add_counters(self, counters: dict[str, dict[str, int]]) -> None:
+        for name, counts in counters.items():
+            self.counters[name].update(counts)
 
     def add(self, table: pa.Table, reasons: list[str | None]) -> None:
         nbytes = text_bytes(table).to_pylist()
@@ -39,7 +44,13 @@ class StageCounts:
         return {"in": self.docs_in, "kept": self.docs_in - removed, "removed": removed,
                 "removed_by_reason": dict(sorted(self.removed.items())),
                 "bytes_in": self.bytes_in, "bytes_removed": sum(self.bytes_removed.values()),
-                "bytes_removed_by_reason": dict(sorted(self.bytes_removed.items()))}
+                "bytes_removed_by_reason": dict(sorted(self.bytes_removed.items())),
+                **({"counters": _sorted_counters(self.counters)} if self.counters else {})}
+
+
+def _sorted_counters(counters: dict[str, dict[str, int]]) -> dict[str, dict[str, int]]:
+    """Most frequent first (ties by key): stats.json reads top-down."""
+    return {name: dict(sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))) for name, c in sorted(counters.items())}
 
 
 class Problems:
@@ -69,3 +80,9 @@ def merge_stage_dicts(into: dict, stages: dict) -> None:
         for k in ("removed_by_reason", "bytes_removed_by_reason"):
             for reason, n in s[k].items():
                 d[k][reason] = d[k].get(reason, 0) + n
+        if s.get("counters"):
+            merged: dict[str, Counter[str]] = defaultdict(Counter)
+            for src in (d.get("counters", {}), s["counters"]):
+                for counter, counts in src.items():
+                    merged[counter].update(counts)
+            d["counters"] = _sorted_counters(merged)

@@ -94,6 +94,9 @@ class BuildConfig(Strict):
     ray: RayConfig = Field(default_factory=RayConfig, description="Where the build runs on Ray (`--ray-address` and "
                            "`--num-cpus` override these).")
     batch_size: int = Field(256, gt=0, description="Documents per batch handed to the stages.")
+    limit: int | None = Field(
+        None, gt=0, description="Read only the first N records of each source, in file order (quick tuning; "
+        "`corpus build --limit N` sets it and writes to OUTPUT-limitN).")
     partition_by: str | None = Field(
         None, description="Write kept documents to documents/COLUMN=VALUE/ folders (hive style), e.g. `lang`.")
 

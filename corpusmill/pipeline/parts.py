@@ -28,6 +28,7 @@ class Part:
     format: str
     start: int = 0  # byte offset (line formats) or first row (parquet)
     end: int | None = None  # exclusive; None = to the end
+    limit: int | None = None  # records read at most (`corpus build --limit`); not part of the id
 
     @property
     def part_id(self) -> str:

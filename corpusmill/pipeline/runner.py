@@ -19,6 +19,7 @@ from corpusmill.common.files import atomic_write_text
 from corpusmill.pipeline.output import Output
 from corpusmill.pipeline.parts import Part, file_signature, plan_parts
 from corpusmill.common.ray_session import cluster_address, ray_session
+from corpusmill.pipeline.limit import limit_parts
 from corpusmill.pipeline.registry import build_stages, reader_class
 from corpusmill.pipeline.stage import GlobalStage, Stage
 from corpusmill.pipeline.stats import aggregate
@@ -39,6 +40,10 @@ def check_config(cfg: BuildConfig) -> tuple[list[Part], list[str], list[Stage]]:
         raise ConfigError(f"stages: global stages ({[n for n, g in zip(names, is_global) if g]}) "
                           "must come after every per-document stage")
     parts = plan_parts(cfg)
+    if cfg.limit:
+        parts = limit_parts(cfg, parts)
+    for note in (n for s in stages for n in s.notices()):  # a changed default, said before any work
+        log.warning("%s", note)
     raw = sorted({p.source for p in parts if reader_class(p.format).raw_content})
     raw_formats = sorted({p.format for p in parts if reader_class(p.format).raw_content})
     if raw and not any(s.produces_text for s in stages):
@@ -55,7 +60,8 @@ def config_fingerprint(cfg: BuildConfig, stages: list[Stage]) -> dict:
     """What decides the output: every stage's options spelled out (defaults included, so `{}` and
     the defaults written out are one config), inputs with normalised paths; not where it runs
     (ray), not how it batches (batch_size), not the output folder itself."""
-    config = cfg.model_dump(mode="json", exclude={"ray", "batch_size", "output"})
+    unset = {"limit"} if cfg.limit is None else set()  # a key added later: earlier outputs still resume
+    config = cfg.model_dump(mode="json", exclude={"ray", "batch_size", "output", *unset})
     config["inputs"] = [spec.fingerprint() for spec in cfg.inputs]
     config["stages"] = [{s.name: s.options.model_dump(mode="json")} for s in stages]
     return {"corpusmill": __version__, "config": config}

@@ -8,7 +8,7 @@ Stages know nothing of Ray, of files or of other stages.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Generator
 
 import pyarrow as pa
@@ -20,6 +20,8 @@ from corpusmill.common.config import Strict
 class Decision:
     table: pa.Table  # every input row, in input order, with this stage's annotation columns added
     reasons: list[str | None]  # per row: None keeps it, a short reason string removes it
+    # counts to sum into stats.json under stages.NAME.counters: {counter: {key: n}}, e.g. removals per word
+    counters: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if len(self.reasons) != self.table.num_rows:
@@ -64,6 +66,10 @@ class Stage:
 
     def process(self, batch: pa.Table) -> Decision:
         raise NotImplementedError
+
+    def notices(self) -> list[str]:
+        """Things the user should know about these options (a changed default), logged once per build."""
+        return []
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.options!r})"

@@ -56,8 +56,12 @@ class PartProcessor:
         counts = {name: StageCounts() for name in [INGEST, *(s.name for s in self.stages), FINAL]}
         problems, skipped = Problems(), {}
         buf: list[dict] = []
+        taken = 0
         for item in reader_for(spec, part.format).read(part, spec):
             if isinstance(item, dict):
+                if part.limit is not None and taken >= part.limit:
+                    break  # --limit: the records before this one are the part's share
+                taken += 1
                 buf.append(item)
                 if len(buf) >= self.cfg.batch_size:
                     self._batch(buf, counts, files)
@@ -88,6 +92,7 @@ class PartProcessor:
             if table.num_rows == 0:
                 return
             decision = stage.process(table)
+            counts[stage.name].add_counters(decision.counters)
             table = self._apply(stage.name, decision.table, decision.reasons, counts, files)
         if table.num_rows:
             text = table.column("text")

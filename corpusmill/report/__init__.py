@@ -1,5 +1,6 @@
 """report.html for a build output: funnel, removal reasons, length/language histograms, dedup
-clusters and PII counts, drawn with plotly (plotly.js embedded once: the page works offline).
+clusters, PII counts, bad words, and sample documents per removal reason and language; charts
+drawn with plotly (plotly.js embedded once: the page works offline).
 
     write_report("out/cc")             # -> out/cc/report.html
     corpus report out/cc [--output F]  # the same from the command line
@@ -19,10 +20,11 @@ def write_report(out: str | Path, output: str | Path | None = None, *, max_docs:
     """Write the report of the build output `out` (to OUT/report.html unless `output`); returns its path."""
     from corpusmill.common.files import atomic_write_text
     from corpusmill.report.page import render
+    from corpusmill.report.samples import collect
     from corpusmill.report.scan import scan
 
     build = open_build_output(out)
-    html = render(build, scan(build, max_docs=max_docs))
+    html = render(build, scan(build, max_docs=max_docs), collect(build))
     path = Path(output) if output is not None else build.root / "report.html"
     atomic_write_text(path, html)
     return path

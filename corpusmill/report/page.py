@@ -5,9 +5,10 @@ import datetime as dt
 from html import escape
 
 from corpusmill.report import charts as ch
+from corpusmill.report.samples import PER_KEY, Group, Samples
 from corpusmill.report.scan import Scan
 from corpusmill.report.source import BuildOutput
-from corpusmill.report.summary import dedup_clusters, funnel, removal_reasons
+from corpusmill.report.summary import badwords, dedup_clusters, funnel, removal_reasons
 
 PLOT_CONFIG = '{"displaylogo": false, "displayModeBar": false, "responsive": true}'
 # Run once the whole page is laid out, so each chart takes its final width (a chart drawn while
@@ -31,10 +32,14 @@ section{padding:14px 16px;margin-bottom:16px}
 table{border-collapse:collapse;font-size:13px;width:100%} th,td{padding:4px 8px;border-bottom:1px solid #eef0f2}
 th{text-align:left;color:#59636e;font-weight:600} td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 td.idle{color:#8c959f} .warn{color:#cf222e}
+h3{font-size:14px;margin:12px 0 4px} details{margin:3px 0} details.doc{margin-left:18px}
+summary{cursor:pointer} summary .n{color:#59636e;font-size:12px} summary code{font-size:12px}
+pre.text{white-space:pre-wrap;word-break:break-word;background:#f6f8fa;border-radius:6px;padding:8px 10px;
+font-size:12px;max-height:360px;overflow:auto;margin:4px 0 8px}
 """
 
 
-def render(build: BuildOutput, scan: Scan) -> str:
+def render(build: BuildOutput, scan: Scan, samples: Samples | None = None) -> str:
     from plotly.offline import get_plotlyjs
 
     stats = build.stats
@@ -46,7 +51,7 @@ def render(build: BuildOutput, scan: Scan) -> str:
     body = [_header(build), _section(funnel_c), _stages_table(steps), _section(reasons_c),
             '<div class="grid">', *(_section(c) for c in pairs[:2]), "</div>",
             '<div class="grid">', *(_section(c) for c in pairs[2:]), "</div>",
-            _sources_table(stats), _problems(stats)]
+            _badwords_table(stats), _samples_section(samples, build), _sources_table(stats), _problems(stats)]
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>corpusmill report: {escape(build.root.name)}</title>"
             f"<style>{CSS}</style><script>{get_plotlyjs()}</script></head>\n<body><main>\n"
@@ -130,6 +135,47 @@ def _stages_table(steps) -> str:
     return ("<section><h2>Per stage</h2>" + _table(["stage", "in", "kept", "removed", "removed %", "bytes in",
                                                     "bytes removed"], rows, {1, 2, 3, 4, 5, 6},
                                                    [s.removed == 0 for s in steps]) + "</section>")
+
+
+def _badwords_table(stats: dict) -> str:
+    rows = badwords(stats)
+    if rows is None:
+        return ""
+    head = "<section><h2>Bad words</h2>"
+    if not rows:
+        return head + '<p class="note">Looked for listed words: none found.</p></section>'
+    note = ('<p class="note">The listed words found by the sensitive stage, most removals first: documents '
+            "that held each (kept or removed) and documents removed for bad words that held it (a document "
+            "counts once per different word). The `sensitive.badwords.words` column has them per document.</p>")
+    return head + note + _table(["word", "documents holding it", "removed holding it"],
+                                [[r.word, r.documents, r.removed] for r in rows], {1, 2}) + "</section>"
+
+
+def _samples_section(samples: Samples | None, build: BuildOutput) -> str:
+    if samples is None or not (samples.reasons or samples.languages):
+        return ""
+    out = ["<section><h2>Sample documents</h2>",
+           f'<p class="note">Up to {PER_KEY} documents per removal reason and per language of the kept documents, '
+           "picked at random (the same on every run); click to read. More: <code>corpus inspect "
+           f"{escape(str(build.root))} --reason REASON</code> or <code>--lang LANG</code>.</p>"]
+    for title, groups in (("Removed, per reason", samples.reasons), ("Kept, per language", samples.languages)):
+        if groups:
+            out.append(f"<h3>{escape(title)}</h3>" + "".join(_group(g) for g in groups))
+    return "".join(out) + "</section>"
+
+
+def _group(g: Group) -> str:
+    docs = []
+    for s in g.samples:
+        head = " ".join((s.text[:160].split()))
+        more = (f"\n[… {s.chars - len(s.text):,} more characters: corpus inspect OUT --id {s.id} --full]"
+                if s.chars > len(s.text) else "")
+        where = " · ".join(escape(str(v)) for v in (s.source, s.url, s.lang) if v)
+        docs.append(f'<details class="doc"><summary><code>{escape(s.id)}</code> <span class="n">{where}</span><br>'
+                    f"{escape(head)}{'…' if len(s.text) > 160 else ''}</summary>"
+                    f'<pre class="text">{escape(s.text + more)}</pre></details>')
+    return (f'<details class="group"><summary>{escape(g.label)} <span class="n">{g.count:,} documents</span>'
+            f"</summary>{''.join(docs)}</details>")
 
 
 def _sources_table(stats: dict) -> str:

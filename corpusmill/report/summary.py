@@ -69,3 +69,22 @@ def first_filter_stage(stage_order: list[str], produces_text: Callable[[str], bo
         if name != "ingest" and not produces_text(name):
             return name
     return None
+
+
+@dataclass
+class BadWord:
+    word: str
+    documents: int  # documents that held it (kept or removed), among those the stage checked
+    removed: int  # documents removed for bad words that held it
+
+
+def badwords(stats: dict, stage: str = "sensitive", limit: int = 25) -> list[BadWord] | None:
+    """The listed words behind bad-word removals, most removals first (then most documents);
+    None where the stage did not look for bad words."""
+    counters = stats["stages"].get(stage, {}).get("counters") or {}
+    seen = counters.get("badwords.documents_by_word")
+    if seen is None:
+        return None
+    removed = counters.get("badwords.removed_by_word") or {}
+    rows = [BadWord(w, n, removed.get(w, 0)) for w, n in seen.items()]
+    return sorted(rows, key=lambda r: (-r.removed, -r.documents, r.word))[:limit]

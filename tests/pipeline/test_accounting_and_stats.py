@@ -18,6 +18,24 @@ def test_stage_counts_bytes_and_reasons():
     merge_stage_dicts(into, {"length": d})
     merge_stage_dicts(into, {"length": d})
     assert into["length"]["in"] == 6 and into["length"]["removed_by_reason"] == {"too_short": 4}
+    assert "counters" not in into["length"]  # a stage without counters adds no key
+
+
+def test_stage_counters_sum_across_batches_and_parts_most_frequent_first():
+    part = StageCounts()
+    part.add_counters({"badwords.removed_by_word": {"sex": 1, "rape": 2}})
+    part.add_counters({"badwords.removed_by_word": {"sex": 2}, "badwords.documents_by_word": {"ass": 1}})
+    d = part.to_dict()
+    assert d["counters"] == {"badwords.documents_by_word": {"ass": 1},
+                             "badwords.removed_by_word": {"sex": 3, "rape": 2}}
+    assert list(d["counters"]["badwords.removed_by_word"]) == ["sex", "rape"]
+    into = {}
+    merge_stage_dicts(into, {"sensitive": d})
+    other = StageCounts()
+    other.add_counters({"badwords.removed_by_word": {"rape": 5}})
+    merge_stage_dicts(into, {"sensitive": other.to_dict()})
+    assert list(into["sensitive"]["counters"]["badwords.removed_by_word"].items()) == [("rape", 7), ("sex", 3)]
+    assert into["sensitive"]["counters"]["badwords.documents_by_word"] == {"ass": 1}
 
 
 def test_problems_keep_count_and_first_examples():

@@ -13,6 +13,7 @@ classes); Aho-Corasick then decides with C4's exact boundaries on those document
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -24,6 +25,11 @@ import pyarrow.compute as pc
 # removes >10% of that language's documents. datatrove drops them from every list; so do we.
 DEFAULT_ALLOW = ("sm", "グロ", "女の子", "性")
 SUBSTRING_LANGUAGES = ("ja", "th", "zh")
+# The default removal rule (both must hold), chosen on real text: C4's rule (any one listed word)
+# removed 44 of 106 Wikipedia articles, 144 of 617 Gutenberg chunks, 17 of 300 news articles; this
+# one removes 0, 1 and 0. benchmarks/bench_badwords.py measures it; docs/sensitive.md has the table.
+DEFAULT_MIN_DISTINCT = 3
+DEFAULT_MIN_RATIO = 0.005
 
 
 def packaged_languages() -> list[str]:
@@ -75,11 +81,11 @@ class WordMatcher:
         except pa.ArrowInvalid:  # a user list too big for RE2's memory budget: no prefilter
             self.hint = None
 
-    def count(self, text: str) -> int:
-        """Listed words in the text, leftmost-longest without overlaps ('big tits' counts once,
-        as does 他妈的 over 他妈 and 妈的). Any count > 0 exactly when C4's regex would match."""
+    def find(self, text: str) -> list[str]:
+        """The listed words in the text, in order, leftmost-longest without overlaps ('big tits'
+        counts once, as does 他妈的 over 他妈 and 妈的). Non-empty exactly when C4's regex would match."""
         if self.empty or not text:
-            return 0
+            return []
         low = text.lower()  # boundaries are read from `low` too, so a length change is harmless
         last = len(low) - 1
         spans = []
@@ -88,11 +94,23 @@ class WordMatcher:
             if self.substring or ((start == 0 or not _is_word_char(low[start - 1]))
                                   and (end == last or not _is_word_char(low[end + 1]))):
                 spans.append((start, -end))
-        n, covered = 0, -1
+        found, covered = [], -1
         for start, neg_end in sorted(spans):
             if start > covered:
-                n, covered = n + 1, -neg_end
-        return n
+                found.append(low[start:-neg_end + 1])
+                covered = -neg_end
+        return found
+
+    def count(self, text: str) -> int:
+        return len(self.find(text))
+
+
+@dataclass
+class RowMatches:
+    """Per row of a batch; None where the row's language has no list (not checked, not clean)."""
+    counts: list[int | None]  # listed words found
+    ratios: list[float | None]  # their share of the row's words
+    words: list[list[str] | None]  # the distinct words found, sorted
 
 
 class BadWords:
@@ -111,19 +129,18 @@ class BadWords:
                 words |= set(read_words(Path(p).read_text(encoding="utf-8").splitlines()))
             self.matchers[lang] = WordMatcher(words - allow, lang in substring_languages)
 
-    def count_rows(self, texts: pa.Array, keys: list[str]) -> tuple[list[int | None], list[float | None]]:
-        """Per row of a batch: (bad words found, their share of the words); None where the row's
-        language has no list. Words: whitespace-separated tokens, or in a language written
-        without spaces, non-space characters (as the length stage counts a Han character)."""
-        counts: list[int | None] = [None] * len(texts)
-        ratios: list[float | None] = [None] * len(texts)
+    def match_rows(self, texts: pa.Array, keys: list[str]) -> RowMatches:
+        """Words: whitespace-separated tokens, or in a language written without spaces, non-space
+        characters (as the length stage counts a Han character)."""
+        n = len(texts)
+        out = RowMatches([None] * n, [None] * n, [None] * n)
         for lang in set(keys):
             m = self.matchers.get(lang)
             if m is None:
                 continue
             rows = [i for i, k in enumerate(keys) if k == lang]
             for i in rows:
-                counts[i], ratios[i] = 0, 0.0
+                out.counts[i], out.ratios[i], out.words[i] = 0, 0.0, []
             if m.empty:
                 continue
             sub = texts.take(rows)
@@ -132,11 +149,13 @@ class BadWords:
             else:
                 idx = pc.indices_nonzero(pc.fill_null(pc.match_substring_regex(pc.utf8_lower(sub), m.hint), False))
             for j, text in zip(idx.to_pylist(), sub.take(idx).to_pylist()):
-                c = m.count(text)
-                if c:
+                found = m.find(text)
+                if found:
                     words = len("".join(text.split())) if m.substring else len(text.split())
-                    counts[rows[j]], ratios[rows[j]] = c, c / max(words, 1)
-        return counts, ratios
+                    i = rows[j]
+                    out.counts[i], out.ratios[i] = len(found), len(found) / max(words, 1)
+                    out.words[i] = sorted(set(found))
+        return out
 
     def count(self, text: str | None, lang: str) -> int | None:
         """Bad words in text, or None where the language has no list (not checked, not clean)."""

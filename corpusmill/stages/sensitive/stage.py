@@ -1,14 +1,19 @@
-"""The `sensitive` stage: URL blocklist, bad words (C4), PII redaction.
+"""The `sensitive` stage: URL blocklist, bad words (LDNOOBW lists), PII redaction.
 
 Columns added to every row (annotate first, then filter):
   sensitive.url_blocked     string   the listed domain (or URL) that blocks the url, else null
   sensitive.badwords        int32    listed words found (no overlaps); null where the language has no list
   sensitive.badwords.ratio  float32  those words / all words (zh, ja, th: / non-space characters)
+  sensitive.badwords.words  list<string>  the different listed words found, sorted (kept rows too)
   sensitive.pii.email|ip|phone int32 addresses/numbers replaced (pii: redact) or found (annotate)
-Reasons: url_blocklist, badwords. PII is redacted in every row, removed ones too: removed/ is an
+Reasons: url_blocklist, badwords. stats.json counts, per listed word, the documents that held it
+(counters badwords.documents_by_word) and those removed for badwords (badwords.removed_by_word).
+PII is redacted in every row, removed ones too: removed/ is an
 output as well, and it should not hold the addresses the kept documents lost.
 """
 from __future__ import annotations
+
+from collections import Counter
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -49,30 +54,42 @@ class Sensitive(Stage):
     def process(self, batch: pa.Table) -> Decision:
         reasons: list[str | None] = [None] * batch.num_rows
         table = batch
+        counters: dict[str, dict[str, int]] = {}
         if self.blocklist is not None:
             urls = batch.column("url").to_pylist() if "url" in batch.column_names else [None] * batch.num_rows
             blocked = self.blocklist.match(urls)
             reasons = ["url_blocklist" if b is not None else r for b, r in zip(blocked, reasons)]
             table = table.append_column("sensitive.url_blocked", pa.array(blocked, pa.string()))
         if self.badwords is not None:
-            table, reasons = self._badwords(table, reasons)
+            table, reasons, counters = self._badwords(table, reasons)
         if self.redactor is not None:
             table = self._pii(table)
-        return Decision(table, reasons)
+        return Decision(table, reasons, counters)
 
-    def _badwords(self, table: pa.Table, reasons: list) -> tuple[pa.Table, list]:
+    def notices(self) -> list[str]:
+        return self.options.notices()
+
+    def _badwords(self, table: pa.Table, reasons: list) -> tuple[pa.Table, list, dict]:
         o = self.options.badwords
         n = table.num_rows
         langs = table.column("lang").to_pylist() if "lang" in table.column_names else [None] * n
         keys = [lang_key(lang, o.default_language) for lang in langs]
-        counts, ratios = self.badwords.count_rows(table.column("text").combine_chunks(), keys)
-        for i, (c, r) in enumerate(zip(counts, ratios)):
-            if c and reasons[i] is None and ((o.min_count is not None and c >= o.min_count)
-                                             or (o.min_ratio is not None and r >= o.min_ratio)):
+        m = self.badwords.match_rows(table.column("text").combine_chunks(), keys)
+        seen: Counter[str] = Counter()
+        removed: Counter[str] = Counter()
+        for i, (c, r, words) in enumerate(zip(m.counts, m.ratios, m.words)):
+            if not c:
+                continue
+            seen.update(words)
+            if reasons[i] is None and ((o.min_count is None or c >= o.min_count)
+                                       and (o.min_distinct is None or len(words) >= o.min_distinct)
+                                       and (o.min_ratio is None or r >= o.min_ratio)):
                 reasons[i] = "badwords"
-        table = table.append_column("sensitive.badwords", pa.array(counts, pa.int32())).append_column(
-            "sensitive.badwords.ratio", pa.array(ratios, pa.float32()))
-        return table, reasons
+                removed.update(words)
+        table = (table.append_column("sensitive.badwords", pa.array(m.counts, pa.int32()))
+                 .append_column("sensitive.badwords.ratio", pa.array(m.ratios, pa.float32()))
+                 .append_column("sensitive.badwords.words", pa.array(m.words, pa.list_(pa.string()))))
+        return table, reasons, {"badwords.documents_by_word": dict(seen), "badwords.removed_by_word": dict(removed)}
 
     def _pii(self, table: pa.Table) -> pa.Table:
         p = self.options.pii
