@@ -23,6 +23,9 @@ class ModelSpec(_Strict):
     compile: bool = Field(False, description="torch.compile the model (worth it on GPU for long runs).")
     objective: Literal["causal", "mlm"] = Field("causal", description="causal: next-token GPT; mlm: BERT-style masked-token encoder (bidirectional attention).")
     mask_prob: float = Field(0.15, gt=0, lt=1, description="mlm: share of positions selected (of those 80% [MASK], 10% random, 10% kept).")
+    qk_norm: bool = Field(False, description="RMSNorm on each head's queries and keys before RoPE (the GPT-2 speedrun's).")
+    mlp: Literal["swiglu", "relu2"] = Field("swiglu", description="swiglu (gated, LLaMA) or relu2: down(relu(up x)^2), the speedrun's; relu2's ffn_mult default is 4.")
+    zero_init: bool = Field(False, description="Start the attention and MLP output projections at zero (each Block the identity).")
 
     @model_validator(mode="after")
     def _known(self):
@@ -41,6 +44,10 @@ class SpikeSpec(_Strict):
     ratio: Optional[float] = Field(None, description="Spike when loss > ratio * running mean; null: off.")
     lr_factor: float = Field(0.5, gt=0, le=1, description="LR multiplier applied on each recovery.")
     max_recoveries: int = Field(10, ge=0, description="Give up (raise) after this many recoveries.")
+    skip_zscore: Optional[float] = Field(None, gt=0, description="Skip-step guard, before any rollback: drop a step's update when its loss or grad norm is more than this many standard deviations above the mean of the last skip_window steps (OLMo-core: 6); null: off.")
+    skip_window: int = Field(128, ge=2, description="Steps the skip guard's mean and std are taken over.")
+    skip_min_history: int = Field(20, ge=2, description="Steps seen before the skip guard acts.")
+    max_consecutive_skips: int = Field(3, ge=1, description="After this many skips in a row the next one rolls back instead (what skipping does not cure).")
 
 
 class TrainSpec(_Strict):
@@ -48,8 +55,12 @@ class TrainSpec(_Strict):
     global_batch_tokens: int = Field(524_288, ge=1, description="Tokens per optimizer step over all ranks.")
     micro_batch_size: int = Field(8, ge=1, description="Sequences per forward pass per rank.")
     lr: float = Field(6e-4, gt=0, description="Peak learning rate.")
-    min_lr: Optional[float] = Field(None, ge=0, description="Cosine floor (default lr / 10).")
+    min_lr: Optional[float] = Field(None, ge=0, description="Floor of the decay (default lr / 10).")
     warmup_steps: int = Field(100, ge=0, description="Linear warmup steps.")
+    schedule: Literal["cosine", "wsd"] = Field("cosine", description="After warmup: cosine to min_lr, or wsd (warmup-stable-decay): lr held, then linear to min_lr over the last decay_frac of the steps.")
+    decay_frac: float = Field(0.2, gt=0, le=1, description="wsd: share of the steps spent decaying.")
+    optimizer: Literal["adamw", "muon"] = Field("adamw", description="adamw on everything, or muon: Muon (Newton-Schulz orthogonalised momentum) on the Blocks' matrices, AdamW on embedding, head and norms; one lr for both (Muon's update scaled to AdamW's RMS).")
+    z_loss: float = Field(0.0, ge=0, description="Weight of the z-loss, logsumexp(logits)^2 per token (PaLM: 1e-4); 0: off. The logged train loss includes it; validation does not.")
     weight_decay: float = Field(0.1, ge=0, description="AdamW decay on matrices (not norms, embeddings).")
     betas: tuple[float, float] = Field((0.9, 0.95), description="AdamW betas.")
     grad_clip: float = Field(1.0, ge=0, description="Global grad-norm clip; 0 disables.")

@@ -33,6 +33,9 @@ DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch
 # so a checkpoint carrying one is refused rather than exported wrong.
 _KNOWN = {"vocab_size", "seq_len", "n_layer", "n_head", "d_model", "ffn_mult", "dropout", "tie_embeddings",
           "rope_theta", "norm_eps"}
+# speedrun options: exportable only at the values LLaMA computes (zero_init only changes the init)
+_LLAMA_VALUES = {"qk_norm": False, "mlp": "swiglu"}
+_KNOWN |= {"zero_init", *_LLAMA_VALUES}
 _CAUSAL = {None, "causal"}  # GPTConfig.objective; absent in checkpoints from before it existed
 
 
@@ -53,6 +56,10 @@ def check_exportable(model_config: dict) -> None:
     if objective not in _CAUSAL:
         raise ExportError(f"this checkpoint was trained with objective={objective!r} (not causal next-token "
                           "prediction); only causal language models can be exported as LlamaForCausalLM")
+    other = {k: model_config[k] for k, v in _LLAMA_VALUES.items() if model_config.get(k, v) != v}
+    if other:
+        raise ExportError(f"this checkpoint's model uses {other}, which LlamaForCausalLM does not compute "
+                          f"(it has {_LLAMA_VALUES}); train with those values to export, or use `corpus generate`")
     unknown = sorted(set(model_config) - _KNOWN - {"objective"})
     if unknown:
         raise ExportError(f"model_config fields {unknown} have no LlamaForCausalLM equivalent in this exporter; "

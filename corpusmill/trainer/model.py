@@ -25,6 +25,11 @@ class GPTConfig:
     rope_theta: float = 10000.0
     norm_eps: float = 1e-5
     objective: str = "causal"  # causal (next token) or mlm (masked tokens, bidirectional)
+    # options from the GPT-2 speedrun (modded-nanogpt); these defaults are the original model, which
+    # older checkpoints (without the fields) were trained as
+    qk_norm: bool = False  # RMSNorm on each head's queries and keys before RoPE
+    mlp: str = "swiglu"  # swiglu, or relu2: down(relu(up x)^2)
+    zero_init: bool = False  # output projections (attn proj, mlp down) start at zero
 
     @property
     def causal(self) -> bool:
@@ -87,10 +92,14 @@ class Attention(nn.Module):
         self.n_head, self.head_dim, self.dropout, self.causal = c.n_head, c.d_model // c.n_head, c.dropout, c.causal
         self.qkv = nn.Linear(c.d_model, 3 * c.d_model, bias=False)
         self.proj = nn.Linear(c.d_model, c.d_model, bias=False)
+        if c.qk_norm:
+            self.q_norm, self.k_norm = RMSNorm(self.head_dim, c.norm_eps), RMSNorm(self.head_dim, c.norm_eps)
 
     def forward(self, x, cos, sin):
         B, T, C = x.shape
         q, k, v = self.qkv(x).view(B, T, 3, self.n_head, self.head_dim).permute(2, 0, 3, 1, 4)
+        if hasattr(self, "q_norm"):  # bounds the attention logits (no softmax saturation early on)
+            q, k = self.q_norm(q), self.k_norm(k)
         q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
         y = F.scaled_dot_product_attention(q, k, v, is_causal=self.causal,
                                            dropout_p=self.dropout if self.training else 0.0)
@@ -109,11 +118,26 @@ class SwiGLU(nn.Module):
         return self.down(F.silu(g) * u)
 
 
+class ReLU2(nn.Module):
+    """The speedrun's MLP: relu(x)^2, not gated (ffn_mult 4 gives SwiGLU's 8/3 parameter count)."""
+
+    def __init__(self, c: GPTConfig):
+        super().__init__()
+        self.up = nn.Linear(c.d_model, c.ffn_hidden, bias=False)
+        self.down = nn.Linear(c.ffn_hidden, c.d_model, bias=False)
+
+    def forward(self, x):
+        return self.down(F.relu(self.up(x)).square())
+
+
+MLPS = {"swiglu": SwiGLU, "relu2": ReLU2}
+
+
 class Block(nn.Module):
     def __init__(self, c: GPTConfig):
         super().__init__()
         self.attn_norm, self.mlp_norm = RMSNorm(c.d_model, c.norm_eps), RMSNorm(c.d_model, c.norm_eps)
-        self.attn, self.mlp = Attention(c), SwiGLU(c)
+        self.attn, self.mlp = Attention(c), MLPS[c.mlp](c)
         self.drop = nn.Dropout(c.dropout)
 
     def forward(self, x, cos, sin):
@@ -142,7 +166,10 @@ class GPT(nn.Module):
         # GPT-2 / nanoGPT: scale residual output projections by 1/sqrt(2 * n_layer)
         for name, p in self.named_parameters():
             if name.endswith(("proj.weight", "down.weight")):
-                nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * c.n_layer))
+                if c.zero_init:  # each Block starts as the identity (the speedrun's init)
+                    nn.init.zeros_(p)
+                else:
+                    nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * c.n_layer))
 
     @staticmethod
     def _init(m):
@@ -158,9 +185,11 @@ class GPT(nn.Module):
         c = self.config
         return 6 * self.num_params() + 12 * c.n_layer * c.d_model * c.seq_len
 
-    def forward(self, idx, targets=None, reduction: str = "mean"):
+    def forward(self, idx, targets=None, reduction: str = "mean", z_loss: float = 0.0):
         """targets: next tokens (causal) or labels with -100 where nothing is predicted (mlm).
-        reduction="sum" lets the loop divide by the token count of the whole global batch."""
+        reduction="sum" lets the loop divide by the token count of the whole global batch.
+        z_loss > 0 adds z_loss x logsumexp(logits)^2 per predicted token (PaLM): keeps the softmax
+        normaliser near 1 so logits do not drift."""
         T = idx.shape[1]
         x = self.drop(self.embed(idx))
         cos, sin = self.rope_cos[:T], self.rope_sin[:T]
@@ -173,12 +202,17 @@ class GPT(nn.Module):
             logits = F.linear(x, self.embed.weight[:self.config.vocab_size])
         if targets is None:
             return logits, None
-        loss = F.cross_entropy(logits.float().view(-1, logits.size(-1)), targets.reshape(-1),
-                               ignore_index=-100, reduction=reduction)
+        flat, tgt = logits.float().view(-1, logits.size(-1)), targets.reshape(-1)
+        loss = F.cross_entropy(flat, tgt, ignore_index=-100, reduction=reduction)
+        if z_loss:
+            z2 = torch.logsumexp(flat, dim=-1).square() * (tgt != -100)
+            loss = loss + z_loss * (z2.sum() if reduction == "sum" else z2.sum() / (tgt != -100).sum().clamp(min=1))
         return logits, loss
 
 
 def build_config(vocab_size: int, seq_len: int, preset: str | None = None, **overrides) -> GPTConfig:
     dims = dict(PRESETS[preset]) if preset else {}
     dims.update({k: v for k, v in overrides.items() if v is not None})
+    if dims.get("mlp") == "relu2" and overrides.get("ffn_mult") is None:
+        dims["ffn_mult"] = 4.0  # SwiGLU's parameter count at its 8/3
     return GPTConfig(vocab_size=vocab_size, seq_len=seq_len, **dims)

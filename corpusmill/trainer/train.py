@@ -9,6 +9,7 @@ import os
 import sys
 import time
 from contextlib import ExitStack, nullcontext
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import torch
@@ -29,15 +30,21 @@ from corpusmill.trainer.stop import StopSignals, leave
 from corpusmill.trainer.metrics import MetricsLog, peak_flops
 from corpusmill.trainer.mlm import IGNORE, TRAIN, VALIDATION, examples
 from corpusmill.trainer.model import GPT, build_config
+from corpusmill.trainer.muon import MuonAdamW, muon_groups
 from corpusmill.trainer.parallel import full_state, grad_sync, load_full_state, shard, sharded, wrap_ddp
 from corpusmill.trainer.tb import summary_writer_class
 
 
 def lr_at(step: int, spec: TrainSpec) -> float:
-    """Linear warmup to lr, then cosine to min_lr at the last step."""
+    """Linear warmup to lr, then cosine to min_lr at the last step, or (wsd) lr held until the last
+    decay_frac of the steps and a linear decay to min_lr there."""
     min_lr = spec.lr / 10 if spec.min_lr is None else spec.min_lr
     if step < spec.warmup_steps:
         return spec.lr * (step + 1) / spec.warmup_steps
+    if spec.schedule == "wsd":
+        decay = max(1, round(spec.decay_frac * spec.steps))
+        t = min(1.0, max(0.0, (step - (spec.steps - decay)) / decay))
+        return spec.lr + t * (min_lr - spec.lr)
     span = max(1, spec.steps - spec.warmup_steps)
     t = min(1.0, (step - spec.warmup_steps) / span)
     return min_lr + 0.5 * (1 + math.cos(math.pi * t)) * (spec.lr - min_lr)
@@ -70,6 +77,37 @@ class SpikeDetector:
         self.history = (self.history + [loss])[-self.spec.window:]
 
 
+class SkipGuard:
+    """OLMo-core's skip-step rule: a step whose loss or grad norm lies more than `skip_zscore`
+    standard deviations above the mean of the last `skip_window` steps (or is not finite) has its
+    update dropped; the run moves on to the next batch. Cheaper than a rollback and it keeps the
+    LR; after `max_consecutive_skips` in a row it defers to the rollback (skipping did not cure it)."""
+
+    def __init__(self, spec: SpikeSpec, state: "TrainState"):
+        self.spec, self.state = spec, state
+
+    def check(self, loss: float, grad_norm: float) -> str | None:
+        s, st = self.spec, self.state
+        if s.skip_zscore is None or st.consecutive_skips >= s.max_consecutive_skips:
+            return None
+        if not (math.isfinite(loss) and math.isfinite(grad_norm)):
+            return "non-finite"
+        for name, x, h in (("loss", loss, st.guard_losses), ("grad_norm", grad_norm, st.guard_norms)):
+            if len(h) < s.skip_min_history:
+                return None
+            mean = sum(h) / len(h)
+            std = max(math.sqrt(sum((v - mean) ** 2 for v in h) / len(h)), 1e-3 * abs(mean))  # flat: not jumpy
+            if (z := (x - mean) / std) > s.skip_zscore:
+                return f"{name} zscore {z:.1f} > {s.skip_zscore}"
+        return None
+
+    def add(self, loss: float, grad_norm: float) -> None:
+        st, w = self.state, self.spec.skip_window
+        st.guard_losses = (st.guard_losses + [loss])[-w:]
+        st.guard_norms = (st.guard_norms + [grad_norm])[-w:]
+        st.consecutive_skips = 0
+
+
 def _distributed(device_opt: str) -> tuple[int, int, torch.device]:
     world, rank = int(os.environ.get("WORLD_SIZE", 1)), int(os.environ.get("RANK", 0))
     cuda = torch.cuda.is_available() and device_opt != "cpu"
@@ -84,7 +122,9 @@ def _distributed(device_opt: str) -> tuple[int, int, torch.device]:
     return rank, world, device
 
 
-def make_optimizer(model: GPT, spec: TrainSpec, device: torch.device) -> torch.optim.AdamW:
+def make_optimizer(model: GPT, spec: TrainSpec, device: torch.device) -> torch.optim.Optimizer:
+    if spec.optimizer == "muon":
+        return MuonAdamW(muon_groups(model, spec.weight_decay), lr=spec.lr, betas=spec.betas)
     # decay only matrices of the blocks/head: norms (1-D) and embeddings are left alone
     decay, no_decay = [], []
     for name, p in model.named_parameters():
@@ -114,191 +154,316 @@ def train(cfg: TrainConfig, *, stop_after: int | None = None, batch_hook=None) -
     if master and cfg.train.tensorboard:
         summary_writer_class()  # fail before any work, before the run folder exists
     with exclusive(cfg.output, "training run") if master else nullcontext():
-        return _train(cfg, stop_after=stop_after, batch_hook=batch_hook)
+        return Trainer(cfg, stop_after=stop_after, batch_hook=batch_hook).train()
 
 
-def _train(cfg: TrainConfig, *, stop_after: int | None = None, batch_hook=None) -> dict:
-    spec = cfg.train
-    rank, world, device = _distributed(spec.device)
-    master = rank == 0
-    data = MixtureData(cfg.data, spec.seq_len, spec.seed)
-    T, micro = data.seq_len, spec.micro_batch_size
-    global_batch = max(1, spec.global_batch_tokens // T)
-    per_rank = global_batch // world
-    if global_batch % world or per_rank % micro:
-        raise ConfigError(f"train.global_batch_tokens: {spec.global_batch_tokens} tokens / seq_len {T} = "
-                          f"{global_batch} samples per step, which do not split into {world} rank(s) x micro "
-                          f"batches of {micro} (train.micro_batch_size); choose global_batch_tokens = "
-                          f"{T} x {world} x {micro} x k")
-    if spec.seq_len and spec.seq_len != int(data.manifest.get("seq_len", spec.seq_len)):
-        console.warning("train.seq_len %d differs from the mixture's seq_len %s (%s): windows are cut at %d "
-                        "tokens, which works, but the mixture was planned for its own", spec.seq_len,
-                        data.manifest.get("seq_len"), cfg.data, spec.seq_len)
-    accum = per_rank // micro
-    m = cfg.model
-    mconf = build_config(data.vocab_size, T, m.preset, n_layer=m.n_layer, n_head=m.n_head, d_model=m.d_model,
-                         ffn_mult=m.ffn_mult, dropout=spec.dropout, tie_embeddings=m.tie_embeddings,
-                         objective=m.objective)
-    if device.type == "cpu" and spec.cpu_threads:
-        torch.set_num_threads(spec.cpu_threads)
-    if device.type == "cpu":  # bit-exact resume is promised on CPU
-        torch.use_deterministic_algorithms(True, warn_only=True)
-    fsdp = sharded(spec.parallel, world)
-    with torch.device("meta"):  # count before allocating: refuse what cannot fit, with the numbers
-        check_fits(mconf, GPT(mconf).num_params(False), micro, world, fsdp, device)
-    torch.manual_seed(spec.seed)  # the same init on every rank
-    raw = GPT(mconf).to(device)
-    if fsdp:
-        shard(raw)  # before the optimizer, which must hold the sharded parameters
-    opt = make_optimizer(raw, spec, device)
-    torch.manual_seed(spec.seed * 1000 + 1 + rank)  # dropout streams differ per rank
-    out, ckdir = Path(cfg.output), Path(cfg.output) / "checkpoints"
-    st = {"step": 0, "consumed": 0, "lr_scale": 1.0, "recoveries": 0, "history": []}
+@dataclass(frozen=True)
+class Masking:
+    """What turns a rank's windows into (inputs, targets): causal shift, or the mlm mask's settings."""
+    causal: bool
+    seed: int
+    vocab_size: int
+    mask_id: int | None
+    mask_prob: float
 
-    def state_dict() -> dict:
-        rngs = [None] * world
-        if world > 1:
+    def examples(self, batch, first_index: int, split: int):
+        return examples(batch, first_index, self.causal, self.seed, self.vocab_size, self.mask_id,
+                        self.mask_prob, split)
+
+
+@dataclass
+class TrainState:
+    """The loop's own state (beside model, optimizer and RNG): all a resume needs to be exact."""
+    step: int = 0
+    consumed: int = 0  # samples; the sampler's whole state
+    lr_scale: float = 1.0  # cut by each spike recovery
+    recoveries: int = 0
+    history: list = field(default_factory=list)  # the spike detector's window of losses
+    guard_losses: list = field(default_factory=list)  # the skip guard's windows
+    guard_norms: list = field(default_factory=list)
+    consecutive_skips: int = 0
+    skipped_steps: int = 0
+
+    def state_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def load_state_dict(self, s: dict) -> None:
+        for f in fields(self):
+            if f.name in s:  # older checkpoints lack newer fields: they keep their defaults
+                setattr(self, f.name, s[f.name])
+
+
+class Trainer:
+    """Everything built once (process group, data, model, optimizer, state, log), then `train()`."""
+
+    def __init__(self, cfg: TrainConfig, *, stop_after: int | None = None, batch_hook=None):
+        self.cfg, self.spec, self.stop_after, self.batch_hook = cfg, cfg.train, stop_after, batch_hook
+        spec = self.spec
+        self.rank, self.world, self.device = _distributed(spec.device)
+        self.master = self.rank == 0
+        self.data = data = MixtureData(cfg.data, spec.seq_len, spec.seed)
+        T, micro, world = data.seq_len, spec.micro_batch_size, self.world
+        self.global_batch = max(1, spec.global_batch_tokens // T)
+        self.per_rank = self.global_batch // world
+        if self.global_batch % world or self.per_rank % micro:
+            raise ConfigError(f"train.global_batch_tokens: {spec.global_batch_tokens} tokens / seq_len {T} = "
+                              f"{self.global_batch} samples per step, which do not split into {world} rank(s) x "
+                              f"micro batches of {micro} (train.micro_batch_size); choose global_batch_tokens = "
+                              f"{T} x {world} x {micro} x k")
+        if spec.seq_len and spec.seq_len != int(data.manifest.get("seq_len", spec.seq_len)):
+            console.warning("train.seq_len %d differs from the mixture's seq_len %s (%s): windows are cut at %d "
+                            "tokens, which works, but the mixture was planned for its own", spec.seq_len,
+                            data.manifest.get("seq_len"), cfg.data, spec.seq_len)
+        self.accum = self.per_rank // micro
+        self.tokens_per_step = self.global_batch * T
+        m = cfg.model
+        self.mconf = mconf = build_config(
+            data.vocab_size, T, m.preset, n_layer=m.n_layer, n_head=m.n_head, d_model=m.d_model,
+            ffn_mult=m.ffn_mult, dropout=spec.dropout, tie_embeddings=m.tie_embeddings, objective=m.objective,
+            qk_norm=m.qk_norm, mlp=m.mlp, zero_init=m.zero_init)
+        device = self.device
+        if device.type == "cpu" and spec.cpu_threads:
+            torch.set_num_threads(spec.cpu_threads)
+        if device.type == "cpu":  # bit-exact resume is promised on CPU
+            torch.use_deterministic_algorithms(True, warn_only=True)
+        self.fsdp = sharded(spec.parallel, world)
+        with torch.device("meta"):  # count before allocating: refuse what cannot fit, with the numbers
+            check_fits(mconf, GPT(mconf).num_params(False), micro, world, self.fsdp, device)
+        torch.manual_seed(spec.seed)  # the same init on every rank
+        self.raw = GPT(mconf).to(device)
+        if self.fsdp:
+            shard(self.raw)  # before the optimizer, which must hold the sharded parameters
+        self.opt = make_optimizer(self.raw, spec, device)
+        torch.manual_seed(spec.seed * 1000 + 1 + self.rank)  # dropout streams differ per rank
+        self.out = Path(cfg.output)
+        self.ckdir = self.out / "checkpoints"
+        self.state = TrainState()
+        self.masking = Masking(mconf.causal, spec.seed, mconf.vocab_size, mconf.mask_id, m.mask_prob)
+        self.autocast = ((lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if device.type == "cuda"
+                         else nullcontext)
+        if self.master and (n := ckpt.remove_stale_temps(self.ckdir)):
+            console.info("train: removed %d half-written checkpoint(s) a killed run left in %s", n, self.ckdir)
+        self.resumed_from = ckpt.latest(self.ckdir)
+        if self.resumed_from is not None:
+            self.restore(self.resumed_from)  # refused (ResumeError) when the checkpoint was made on other data
+        else:
+            self.save()  # step 0: spike recovery always has somewhere to go back to
+        self.detector = SpikeDetector(cfg.spike, self.state.history)
+        self.guard = SkipGuard(cfg.spike, self.state)
+        self.model = torch.compile(self.raw) if m.compile else self.raw
+        if world > 1 and not self.fsdp:
+            self.model = wrap_ddp(self.model, device)
+        self.log = None  # opened by train(): the run folder's artifact and metrics start there
+
+    # -- checkpoints ---------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """The one-file checkpoint (a collective under torchrun: every rank's RNG, FSDP's gather)."""
+        rngs = [None] * self.world
+        if self.world > 1:
             dist.all_gather_object(rngs, ckpt.rng_state())
         else:
             rngs = [ckpt.rng_state()]
-        model_sd, opt_sd = full_state(raw, opt, fsdp)
-        return {**st, "model": model_sd, "optimizer": opt_sd, "rng": rngs, "world_size": world,
-                "model_config": mconf.to_dict(), "tokenizer": data.manifest.get("tokenizer", {}),
-                "data": str(cfg.data), "data_fingerprint": data.fingerprint}
+        model_sd, opt_sd = full_state(self.raw, self.opt, self.fsdp)
+        return {**self.state.state_dict(), "model": model_sd, "optimizer": opt_sd, "rng": rngs,
+                "world_size": self.world, "model_config": self.mconf.to_dict(),
+                "tokenizer": self.data.manifest.get("tokenizer", {}), "data": str(self.cfg.data),
+                "data_fingerprint": self.data.fingerprint}
 
-    def save() -> None:
-        s = state_dict()
-        if master:
-            ckpt.save(ckdir, st["step"], s, spec.keep_last)
-        if world > 1:
+    def save(self) -> None:
+        s = self.state_dict()
+        if self.master:
+            ckpt.save(self.ckdir, self.state.step, s, self.spec.keep_last)
+        if self.world > 1:
             dist.barrier()  # no rank may roll back to a file still being written
 
-    def restore(path: Path) -> None:
-        s = ckpt.load(path, map_location="cpu" if fsdp else device)  # FSDP: full weights stay off the GPU
-        check_resume(s, data, mconf.vocab_size, path, str(out))
-        load_full_state(raw, opt, s["model"], s["optimizer"], fsdp)
-        st.update({k: s[k] for k in ("step", "consumed", "lr_scale", "recoveries", "history")})
-        if s["world_size"] == world:  # another world size: data stays exact, dropout RNG cannot
-            ckpt.set_rng_state(s["rng"][rank])
+    def restore(self, path: Path) -> None:
+        s = ckpt.load(path, map_location="cpu" if self.fsdp else self.device)  # FSDP: full weights stay off the GPU
+        check_resume(s, self.data, self.mconf.vocab_size, path, str(self.out))
+        load_full_state(self.raw, self.opt, s["model"], s["optimizer"], self.fsdp)
+        self.state.load_state_dict(s)
+        if s["world_size"] == self.world:  # another world size: data stays exact, dropout RNG cannot
+            ckpt.set_rng_state(s["rng"][self.rank])
 
-    if master and (n := ckpt.remove_stale_temps(ckdir)):
-        console.info("train: removed %d half-written checkpoint(s) a killed run left in %s", n, ckdir)
-    if (found := ckpt.latest(ckdir)) is not None:
-        restore(found)  # refused (ResumeError) when the checkpoint was made on other data
-    else:
-        save()  # step 0: spike recovery always has somewhere to go back to
-    if master:  # the run is an artifact: unfinished until the last step, its data named from the start
-        _write_run_artifact(cfg, data, artifact.INCOMPLETE)
-    log = MetricsLog(out / "metrics.jsonl", enabled=master, tb_dir=out / "tb" if spec.tensorboard else None,
-                     purge_step=st["step"] + 1 if found else None)
-    if master:
-        log.write(kind="start", step=st["step"], consumed=st["consumed"], world_size=world, device=str(device),
-                  params=raw.num_params(False), global_batch=global_batch, accum=accum, seq_len=T,
-                  parallel="fsdp" if fsdp else "ddp" if world > 1 else "none", objective=mconf.objective)
-        console.info("train: %s params (%s, %s), %s x%d; %d steps of %s tokens; %s -> %s",
-                     f"{raw.num_params(False):,}", mconf.objective, "fsdp" if fsdp else "ddp" if world > 1 else
-                     "one process", device, world, spec.steps, f"{global_batch * T:,}",
-                     f"resuming at step {st['step']} ({found.name})" if found else "from scratch", out)
-    model = torch.compile(raw) if m.compile else raw
-    if world > 1 and not fsdp:
-        model = wrap_ddp(model, device)
-    autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if device.type == "cuda" else nullcontext
-    detector = SpikeDetector(cfg.spike, st["history"])
-    peak, fpt = peak_flops(device), raw.flops_per_token()
-    masking = (mconf.causal, spec.seed, mconf.vocab_size, mconf.mask_id, m.mask_prob)
-    tokens_per_step = global_batch * T
-    bars = ExitStack()  # a progress bar on rank 0 at a terminal (console.task draws nothing elsewhere)
-    advance = bars.enter_context(task("train", total=spec.steps, unit="steps")) if master and spec.progress else None
-    if advance:
-        advance(completed=st["step"])
-    first = last = None
-    t_total, steps_run, val = 0.0, 0, None
-    stop = bars.enter_context(StopSignals())
-    try:
-        while st["step"] < spec.steps and (stop_after is None or st["step"] < stop_after):
-            t0 = time.perf_counter()
-            lr = lr_at(st["step"], spec) * st["lr_scale"]
-            for g in opt.param_groups:
-                g["lr"] = lr
-            batch = data.train_batch(st["consumed"], global_batch, rank, world)
-            if batch_hook is not None:
-                batch = batch_hook(st["consumed"], batch)
-            inp, tgt = (torch.from_numpy(a).to(device, non_blocking=True)
-                        for a in examples(batch, st["consumed"] + rank * per_rank, *masking, TRAIN))
-            # the loss is a mean over every predicted token of the global batch (mlm: the count varies
-            # per micro batch and rank), so sums are scaled by world / count (DDP averages over ranks)
-            # causal: every position is a target, no need to count (an all-reduce and a host sync)
-            count = tokens_per_step if mconf.causal else _all_sum((tgt != IGNORE).sum(), world).item()
-            scale = world / max(1, count)
-            loss_sum = torch.zeros((), device=device)
-            for i in range(accum):
-                sl = slice(i * micro, (i + 1) * micro)
-                with grad_sync(model, raw, fsdp, world, last=i == accum - 1):
-                    with autocast():
-                        _, loss = model(inp[sl], tgt[sl], reduction="sum")
-                    loss = loss * scale
-                    loss.backward()
-                loss_sum += loss.detach()
-            loss_v = _all_mean(loss_sum, world).item()
-            gn = torch.nn.utils.clip_grad_norm_(raw.parameters(), spec.grad_clip if spec.grad_clip > 0 else float("inf"))
-            gn_v = (gn.full_tensor() if hasattr(gn, "full_tensor") else gn).item()  # FSDP: a DTensor
-            reason = detector.check(loss_v, gn_v)
-            if reason is not None:
-                opt.zero_grad(set_to_none=True)
-                _recover(st, cfg.spike, ckdir, restore, global_batch, log, reason, loss_v)
-                detector.history = list(st["history"])
-                continue
-            opt.step()
+    # -- the loop --------------------------------------------------------------------------------
+    def train(self) -> dict:
+        st, spec = self.state, self.spec
+        self.start_log()
+        bars = ExitStack()  # a progress bar on rank 0 at a terminal (console.task draws nothing elsewhere)
+        advance = (bars.enter_context(task("train", total=spec.steps, unit="steps"))
+                   if self.master and spec.progress else None)
+        if advance:
+            advance(completed=st.step)
+        stop = bars.enter_context(StopSignals())
+        self.first = self.last = self.val = None
+        self.t_total, self.steps_run = 0.0, 0
+        try:
+            while st.step < spec.steps and (self.stop_after is None or st.step < self.stop_after):
+                loss = self.train_step()  # one optimizer step; None: a spike rolled the run back
+                if loss is None:
+                    continue
+                self.maybe_validate(loss)  # every eval_every steps and at the last
+                self.maybe_save()  # every ckpt_every steps and at the last
+                if advance:
+                    advance(completed=st.step, note=f"loss {loss:.3f}")
+                kill_point("train.step")
+                if (signum := stop.requested(self.world, self.device)) is not None:
+                    self.stop_on(signum)  # checkpoint, then leave (SIGINT / SIGTERM)
+        finally:
+            bars.close()
+        return self.finish()
+
+    def train_step(self) -> float | None:
+        """Schedule, batch, forward/backward over micro batches, clip, spike check, optimizer step,
+        metrics row. Returns the (global mean) loss, or None when the step was rolled back."""
+        st, spec, raw, opt, world, device = self.state, self.spec, self.raw, self.opt, self.world, self.device
+        t0 = time.perf_counter()
+        # 1. learning rate of this step (warmup, cosine, cut by past recoveries)
+        lr = lr_at(st.step, spec) * st.lr_scale
+        for g in opt.param_groups:
+            g["lr"] = lr
+        # 2. this rank's share of the global batch, by samples consumed (the data's whole state)
+        batch = self.data.train_batch(st.consumed, self.global_batch, self.rank, world)
+        if self.batch_hook is not None:
+            batch = self.batch_hook(st.consumed, batch)
+        inp, tgt = (torch.from_numpy(a).to(device, non_blocking=True)
+                    for a in self.masking.examples(batch, st.consumed + self.rank * self.per_rank, TRAIN))
+        # 3. forward/backward per micro batch. The loss is a mean over every predicted token of the
+        # global batch (mlm: the count varies per micro batch and rank), so sums are scaled by
+        # world / count (DDP averages over ranks); causal: every position is a target, no need to
+        # count (an all-reduce and a host sync)
+        count = self.tokens_per_step if self.mconf.causal else _all_sum((tgt != IGNORE).sum(), world).item()
+        scale = world / max(1, count)
+        loss_sum = torch.zeros((), device=device)
+        micro = spec.micro_batch_size
+        for i in range(self.accum):
+            sl = slice(i * micro, (i + 1) * micro)
+            with grad_sync(self.model, raw, self.fsdp, world, last=i == self.accum - 1):
+                with self.autocast():
+                    _, loss = self.model(inp[sl], tgt[sl], reduction="sum", z_loss=spec.z_loss)
+                loss = loss * scale
+                loss.backward()
+            loss_sum += loss.detach()
+        loss_v = _all_mean(loss_sum, world).item()
+        # 4. clip the global gradient norm
+        gn = torch.nn.utils.clip_grad_norm_(raw.parameters(), spec.grad_clip if spec.grad_clip > 0 else float("inf"))
+        gn_v = (gn.full_tensor() if hasattr(gn, "full_tensor") else gn).item()  # FSDP: a DTensor
+        # 5. the skip guard drops an outlier's update (the batch is spent, the step counted); a spike
+        # it does not catch drops the update and rolls back to the last checkpoint
+        skipped = self.guard.check(loss_v, gn_v)
+        if skipped is None and (reason := self.detector.check(loss_v, gn_v)) is not None:
             opt.zero_grad(set_to_none=True)
-            detector.add(loss_v)
-            st["history"] = detector.history
-            st["step"] += 1
-            st["consumed"] += global_batch
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            dt = time.perf_counter() - t0
-            t_total, steps_run = t_total + dt, steps_run + 1
-            first = loss_v if first is None else first
-            last = loss_v
-            tps = tokens_per_step / dt
-            row = dict(kind="train", step=st["step"], loss=loss_v, grad_norm=gn_v, lr=lr, tokens_per_s=round(tps, 1),
-                       consumed=st["consumed"], tokens=st["consumed"] * T)
-            if peak:
-                row["mfu"] = round(fpt * tps / world / peak, 4)
-            if device.type == "cuda":
-                row["peak_mem_gb"] = round(torch.cuda.max_memory_allocated(device) / 1e9, 3)
-            log.write(**row)
-            if spec.eval_every and (st["step"] % spec.eval_every == 0 or st["step"] == spec.steps):
-                val = _validate(raw, data, spec, (rank, world, device, autocast, masking), log, st["step"])
-                if val is not None and master:
-                    console.info("step %d: train loss %.4f, validation loss %.4f (ppl %.2f)", st["step"], loss_v,
-                                 val, math.exp(min(val, 50)))
-            if spec.ckpt_every and st["step"] % spec.ckpt_every == 0 or st["step"] == spec.steps:
-                save()
-            if advance:
-                advance(completed=st["step"], note=f"loss {loss_v:.3f}")
-            kill_point("train.step")
-            if (signum := stop.requested(world, device)) is not None:
-                save()
-                log.write(kind="event", event="stopped", signal=signum, step=st["step"])
-                if master:
-                    console.warning("train: stopped by signal %d after step %d; checkpoint written to %s: re-run the "
-                                    "same command to resume", signum, st["step"], ckdir)
-                log.close()
-                leave(signum)
-    finally:
-        bars.close()
-    log.close()
-    if master and st["step"] >= spec.steps:
-        _write_run_artifact(cfg, data, artifact.COMPLETE, step=st["step"])
-    if master:
-        console.info("train: step %d; checkpoints in %s, metrics.jsonl%s in %s", st["step"], ckdir,
-                     " and tb/" if spec.tensorboard else "", out)
-    if world > 1 and dist.is_initialized():
-        _shutdown_distributed()
-    return {"step": st["step"], "first_loss": first, "last_loss": last, "val_loss": val,
-            "recoveries": st["recoveries"], "lr_scale": st["lr_scale"],
-            "tokens_per_s": tokens_per_step * steps_run / t_total if t_total else None}
+            self.recover(reason, loss_v)
+            return None
+        # 6. the update (unless skipped), then the state moves on
+        if skipped is None:
+            opt.step()
+            self.detector.add(loss_v)
+            self.guard.add(loss_v, gn_v)
+            st.history = self.detector.history
+        else:
+            st.consecutive_skips, st.skipped_steps = st.consecutive_skips + 1, st.skipped_steps + 1
+            self.log.write(kind="event", event="skipped_step", reason=skipped, loss=loss_v, grad_norm=gn_v,
+                           step=st.step + 1)
+            if self.master:
+                console.warning("step %d skipped (%s, loss %.4f, grad norm %.3g)", st.step + 1, skipped, loss_v, gn_v)
+        opt.zero_grad(set_to_none=True)
+        st.step += 1
+        st.consumed += self.global_batch
+        # 7. one metrics row
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        dt = time.perf_counter() - t0
+        self.t_total, self.steps_run = self.t_total + dt, self.steps_run + 1
+        self.first = loss_v if self.first is None else self.first
+        self.last = loss_v
+        tps = self.tokens_per_step / dt
+        row = dict(kind="train", step=st.step, loss=loss_v, grad_norm=gn_v, lr=lr, tokens_per_s=round(tps, 1),
+                   consumed=st.consumed, tokens=st.consumed * self.data.seq_len)
+        if self.peak:
+            row["mfu"] = round(self.fpt * tps / world / self.peak, 4)
+        if device.type == "cuda":
+            row["peak_mem_gb"] = round(torch.cuda.max_memory_allocated(device) / 1e9, 3)
+        self.log.write(**row)
+        return loss_v
+
+    def maybe_validate(self, loss: float) -> None:
+        step, every = self.state.step, self.spec.eval_every
+        if not every or (step % every and step != self.spec.steps):
+            return
+        self.val = _validate(self.raw, self.data, self.spec, (self.rank, self.world, self.device, self.autocast,
+                                                               self.masking), self.log, step)
+        if self.val is not None and self.master:
+            console.info("step %d: train loss %.4f, validation loss %.4f (ppl %.2f)", step, loss, self.val,
+                         math.exp(min(self.val, 50)))
+
+    def maybe_save(self) -> None:
+        step, every = self.state.step, self.spec.ckpt_every
+        if every and step % every == 0 or step == self.spec.steps:
+            self.save()
+
+    def recover(self, reason: str, loss: float) -> None:
+        """Roll back to the last checkpoint, skip every batch from it up to the offending one, cut the LR."""
+        st, spec = self.state, self.cfg.spike
+        if st.recoveries >= spec.max_recoveries:
+            raise RuntimeError(f"loss spike at step {st.step} ({reason}) after {st.recoveries} recoveries: giving up")
+        at_step, skip_to = st.step, st.consumed + self.global_batch
+        recoveries, lr_scale = st.recoveries + 1, st.lr_scale * spec.lr_factor
+        path = ckpt.latest(self.ckdir)
+        self.restore(path)
+        skipped = skip_to - st.consumed
+        st.consumed, st.recoveries, st.lr_scale = skip_to, recoveries, lr_scale
+        self.detector.history = list(st.history)
+        self.log.write(kind="event", event="spike_recovery", reason=reason, loss=loss, at_step=at_step + 1,
+                       rolled_back_to=st.step, checkpoint=path.name, skipped_samples=skipped, lr_scale=lr_scale)
+        if self.master:
+            console.warning("loss spike at step %d (%s, loss %.4f): rolled back to step %d, skipped %d samples, "
+                            "LR x%.3g", at_step + 1, reason, loss, st.step, skipped, lr_scale)
+
+    def stop_on(self, signum: int) -> None:
+        self.save()
+        self.log.write(kind="event", event="stopped", signal=signum, step=self.state.step)
+        if self.master:
+            console.warning("train: stopped by signal %d after step %d; checkpoint written to %s: re-run the "
+                            "same command to resume", signum, self.state.step, self.ckdir)
+        self.log.close()
+        leave(signum)
+
+    # -- start and end ---------------------------------------------------------------------------
+    def start_log(self) -> None:
+        """The run is an artifact (unfinished until the last step, its data named from the start);
+        metrics.jsonl gets a `start` row."""
+        cfg, st, world, raw, mconf = self.cfg, self.state, self.world, self.raw, self.mconf
+        found = self.resumed_from
+        if self.master:
+            _write_run_artifact(cfg, self.data, artifact.INCOMPLETE)
+        self.log = MetricsLog(self.out / "metrics.jsonl", enabled=self.master,
+                              tb_dir=self.out / "tb" if self.spec.tensorboard else None,
+                              purge_step=st.step + 1 if found else None)
+        self.peak, self.fpt = peak_flops(self.device), raw.flops_per_token()
+        if not self.master:
+            return
+        parallel = "fsdp" if self.fsdp else "ddp" if world > 1 else "none"
+        self.log.write(kind="start", step=st.step, consumed=st.consumed, world_size=world, device=str(self.device),
+                       params=raw.num_params(False), global_batch=self.global_batch, accum=self.accum,
+                       seq_len=self.data.seq_len, parallel=parallel, objective=mconf.objective)
+        console.info("train: %s params (%s, %s), %s x%d; %d steps of %s tokens; %s -> %s",
+                     f"{raw.num_params(False):,}", mconf.objective, parallel if world > 1 else "one process",
+                     self.device, world, self.spec.steps, f"{self.tokens_per_step:,}",
+                     f"resuming at step {st.step} ({found.name})" if found else "from scratch", self.out)
+
+    def finish(self) -> dict:
+        st, spec = self.state, self.spec
+        self.log.close()
+        if self.master and st.step >= spec.steps:
+            _write_run_artifact(self.cfg, self.data, artifact.COMPLETE, step=st.step)
+        if self.master:
+            console.info("train: step %d; checkpoints in %s, metrics.jsonl%s in %s", st.step, self.ckdir,
+                         " and tb/" if spec.tensorboard else "", self.out)
+        if self.world > 1 and dist.is_initialized():
+            _shutdown_distributed()
+        return {"step": st.step, "first_loss": self.first, "last_loss": self.last, "val_loss": self.val,
+                "recoveries": st.recoveries, "lr_scale": st.lr_scale, "skipped_steps": st.skipped_steps,
+                "tokens_per_s": self.tokens_per_step * self.steps_run / self.t_total if self.t_total else None}
 
 
 def _write_run_artifact(cfg: TrainConfig, data: MixtureData, status: str, step: int | None = None) -> None:
@@ -320,28 +485,11 @@ def _shutdown_distributed() -> None:
     dist.destroy_process_group()
 
 
-def _recover(st, spec: SpikeSpec, ckdir: Path, restore, global_batch: int, log, reason: str, loss: float) -> None:
-    """Roll back to the last checkpoint, skip every batch from it up to the offending one, cut the LR."""
-    if st["recoveries"] >= spec.max_recoveries:
-        raise RuntimeError(f"loss spike at step {st['step']} ({reason}) after {st['recoveries']} recoveries: giving up")
-    at_step, skip_to = st["step"], st["consumed"] + global_batch
-    recoveries, lr_scale = st["recoveries"] + 1, st["lr_scale"] * spec.lr_factor
-    path = ckpt.latest(ckdir)
-    restore(path)
-    skipped = skip_to - st["consumed"]
-    st.update(consumed=skip_to, recoveries=recoveries, lr_scale=lr_scale)
-    log.write(kind="event", event="spike_recovery", reason=reason, loss=loss, at_step=at_step + 1,
-              rolled_back_to=st["step"], checkpoint=path.name, skipped_samples=skipped, lr_scale=lr_scale)
-    if log.enabled:  # rank 0
-        console.warning("loss spike at step %d (%s, loss %.4f): rolled back to step %d, skipped %d samples, "
-                        "LR x%.3g", at_step + 1, reason, loss, st["step"], skipped, lr_scale)
-
-
 def _validate(model: GPT, data: MixtureData, spec: TrainSpec, ctx: tuple, log, step: int) -> float | None:
     """Validation loss over the whole split (kind `val`), then each source's (kind `val_source`), with
     perplexity and, for a causal model when the mixture recorded text bytes, bits per byte:
     loss / ln 2 x validation tokens per byte, which compares across tokenizers."""
-    causal = ctx[-1][0]  # masking = (causal, seed, vocab, mask id, mask prob)
+    causal = ctx[-1].causal  # ctx = (rank, world, device, autocast, masking)
     val = evaluate(model, data, spec, *ctx)
     if val is None:
         return None
@@ -359,7 +507,7 @@ def _bpb(loss: float, tokens_per_byte: float | None, causal: bool) -> dict:
 
 
 @torch.no_grad()
-def evaluate(model: GPT, data: MixtureData, spec: TrainSpec, rank, world, device, autocast, masking,
+def evaluate(model: GPT, data: MixtureData, spec: TrainSpec, rank, world, device, autocast, masking: Masking,
              source: str | None = None) -> float | None:
     """Mean loss per predicted token over the fixed validation windows, of the split or of one source
     (mlm: a fixed mask)."""
@@ -370,7 +518,7 @@ def evaluate(model: GPT, data: MixtureData, spec: TrainSpec, rank, world, device
     micro = spec.micro_batch_size
     for i, b in enumerate(data.val_batches(spec.eval_batches, micro, rank, world, source)):
         inp, tgt = (torch.from_numpy(a).to(device)
-                    for a in examples(b, (i * world + rank) * micro, *masking, VALIDATION))
+                    for a in masking.examples(b, (i * world + rank) * micro, VALIDATION))
         with autocast():
             _, loss = model(inp, tgt, reduction="sum")
         total += loss.float()
