@@ -77,6 +77,8 @@ def main() -> None:
                     help="cuda: bf16 autocast, fused AdamW, MFU reported (GPT-2 124M: --preset gpt2 --seq-len 1024 "
                          "--vocab 50304 --batch 16 --compile)")
     ap.add_argument("--compile", action="store_true", help="torch.compile both models")
+    ap.add_argument("--optimizer", default="adamw", choices=["adamw", "muon"], help="ours: the optimizer (Muon's overhead)")
+    ap.add_argument("--speedrun-model", action="store_true", help="ours: qk_norm, relu2, zero_init (the peer keeps the plain model)")
     a = ap.parse_args()
     device = torch.device(a.device)
     if a.threads:
@@ -85,10 +87,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         d = Path(d)
         flat = make_mixture(d, a.vocab, a.seq_len, tokens=max(400_000, 4 * a.batch * (a.seq_len + 1)))
-        cfg = TrainConfig(data=str(d), output=str(d / "run"), model=ModelSpec(preset=a.preset, compile=a.compile),
+        cfg = TrainConfig(data=str(d), output=str(d / "run"), model=ModelSpec(preset=a.preset, compile=a.compile,
+                                                                        **(dict(qk_norm=True, mlp="relu2", zero_init=True)
+                                                                           if a.speedrun_model else {})),
                           train=TrainSpec(steps=a.steps, global_batch_tokens=a.batch * a.seq_len,
                                           micro_batch_size=a.batch, eval_every=0, ckpt_every=0, tensorboard=False,
-                                          warmup_steps=2, progress=False, cpu_threads=a.threads, device=a.device))
+                                          warmup_steps=2, progress=False, cpu_threads=a.threads, device=a.device,
+                                          optimizer=a.optimizer))
         from corpusmill.trainer.train import train
         train(cfg)
         rows = [r for r in read_metrics(d / "run" / "metrics.jsonl") if r["kind"] == "train"][warm:]
@@ -100,7 +105,8 @@ def main() -> None:
     out = {"bench": "train", "peer": "minimal nanoGPT-style loop", "device": a.device,
            "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
            "threads": torch.get_num_threads(), "preset": a.preset, "compile": a.compile, "batch": a.batch,
-           "seq_len": a.seq_len, "steps": a.steps, "ours_tokens_per_s": round(ours_tps, 1),
+           "seq_len": a.seq_len, "steps": a.steps, "optimizer": a.optimizer, "speedrun_model": a.speedrun_model,
+           "ours_tokens_per_s": round(ours_tps, 1),
            "peer_tokens_per_s": round(peer_tps, 1), "ratio": round(ours_tps / peer_tps, 3)}
     if (peak := peak_flops(device)) is not None:  # the same FLOPs count for both loops
         fpt = GPT(mconf).flops_per_token()

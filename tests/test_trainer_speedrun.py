@@ -121,3 +121,14 @@ def test_muon_two_ranks_match_one(tmp_path, parallel):
     torchrun_two(two, tmp_path, "two")
     la, lb = loss_by_step(Path(one.output) / "metrics.jsonl"), loss_by_step(Path(two.output) / "metrics.jsonl")
     assert len(la) == len(lb) == 8 and all(lb[s] == pytest.approx(la[s], rel=1e-4) for s in la), (la, lb)
+
+
+def test_resume_with_other_options_is_refused_with_a_message(tmp_path):
+    from corpusmill.trainer.lineage import ResumeError
+    cfg = tiny_cfg(tmp_path, steps=2, eval_every=0)
+    train(cfg)
+    cfg.model = ModelSpec(n_layer=2, n_head=2, d_model=64, qk_norm=True)
+    cfg.train = cfg.train.model_copy(update={"steps": 4, "optimizer": "muon"})
+    with pytest.raises(ResumeError, match=r"qk_norm: False -> True, optimizer: 'adamw' -> 'muon'"):
+        train(cfg)
+    assert ModelSpec(preset="tiny").compile is None  # torch.compile: on CUDA only unless set

@@ -20,7 +20,7 @@ class ModelSpec(_Strict):
     d_model: Optional[int] = Field(None, ge=8, description="Residual width.")
     ffn_mult: Optional[float] = Field(None, gt=0, description="SwiGLU hidden size / d_model (default 8/3).")
     tie_embeddings: bool = Field(True, description="Share the input embedding with the output head.")
-    compile: bool = Field(False, description="torch.compile the model (worth it on GPU for long runs).")
+    compile: Optional[bool] = Field(None, description="torch.compile the model; default (null): on CUDA yes, on CPU no (compiling costs more than it saves in short CPU runs).")
     objective: Literal["causal", "mlm"] = Field("causal", description="causal: next-token GPT; mlm: BERT-style masked-token encoder (bidirectional attention).")
     mask_prob: float = Field(0.15, gt=0, lt=1, description="mlm: share of positions selected (of those 80% [MASK], 10% random, 10% kept).")
     qk_norm: bool = Field(False, description="RMSNorm on each head's queries and keys before RoPE (the GPT-2 speedrun's).")

@@ -37,3 +37,21 @@ def check_resume(saved: dict, data, vocab_size: int, path: Path, run: str) -> No
         raise ResumeError(f"{path}: trained on {saved.get('data')} as it was (fingerprint {old_fp[:12]}…); "
                           f"{data.folder} has changed since (now {data.fingerprint[:12]}…: re-mixed or rebuilt), so "
                           f"the samples consumed so far no longer name the same data; {fix}")
+
+
+# model_config fields that change the parameters or the forward pass (dropout, seq_len may change on resume)
+_SHAPE = ("n_layer", "n_head", "d_model", "ffn_mult", "tie_embeddings", "objective", "qk_norm", "mlp")
+
+
+def check_same_model(saved: dict, model_config: dict, optimizer: str, path: Path, run: str) -> None:
+    """A resume must rebuild the model and optimizer the checkpoint holds; otherwise say which setting moved."""
+    from corpusmill.trainer.model import GPTConfig
+    old = {**GPTConfig().to_dict(), **(saved.get("model_config") or {})}  # older checkpoints: the defaults
+    moved = {k: (old[k], model_config[k]) for k in _SHAPE if old.get(k) != model_config.get(k)}
+    was = "muon" if any(g.get("muon") for g in (saved.get("optimizer") or {}).get("param_groups", [])) else "adamw"
+    if was != optimizer:
+        moved["optimizer"] = (was, optimizer)
+    if moved:
+        said = ", ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in moved.items())
+        raise ResumeError(f"{path}: the checkpoint was trained with other model/optimizer settings ({said}); set them "
+                          f"back to resume, or start a new run (another `output`, or delete {run})")

@@ -24,7 +24,7 @@ from corpusmill.faults import kill_point
 from corpusmill.trainer import checkpoint as ckpt
 from corpusmill.trainer.config import SpikeSpec, TrainConfig, TrainSpec, load_train_config
 from corpusmill.trainer.data import MixtureData
-from corpusmill.trainer.lineage import check_resume, mixture_ref
+from corpusmill.trainer.lineage import check_resume, check_same_model, mixture_ref
 from corpusmill.trainer.memory import check_fits
 from corpusmill.trainer.stop import StopSignals, leave
 from corpusmill.trainer.metrics import MetricsLog, peak_flops
@@ -250,7 +250,8 @@ class Trainer:
             self.save()  # step 0: spike recovery always has somewhere to go back to
         self.detector = SpikeDetector(cfg.spike, self.state.history)
         self.guard = SkipGuard(cfg.spike, self.state)
-        self.model = torch.compile(self.raw) if m.compile else self.raw
+        compile_ = m.compile if m.compile is not None else device.type == "cuda"
+        self.model = torch.compile(self.raw) if compile_ else self.raw
         if world > 1 and not self.fsdp:
             self.model = wrap_ddp(self.model, device)
         self.log = None  # opened by train(): the run folder's artifact and metrics start there
@@ -279,6 +280,7 @@ class Trainer:
     def restore(self, path: Path) -> None:
         s = ckpt.load(path, map_location="cpu" if self.fsdp else self.device)  # FSDP: full weights stay off the GPU
         check_resume(s, self.data, self.mconf.vocab_size, path, str(self.out))
+        check_same_model(s, self.mconf.to_dict(), self.spec.optimizer, path, str(self.out))
         load_full_state(self.raw, self.opt, s["model"], s["optimizer"], self.fsdp)
         self.state.load_state_dict(s)
         if s["world_size"] == self.world:  # another world size: data stays exact, dropout RNG cannot
