@@ -19,7 +19,7 @@ OPTIONS = dict(qk_norm=True, mlp="relu2", zero_init=True)
 
 def speedrun_cfg(tmp_path, out, **train_kw):
     cfg = tiny_cfg(tmp_path, out, **{"optimizer": "muon", "z_loss": 1e-4, "schedule": "wsd", **train_kw})
-    cfg.model = ModelSpec(n_layer=2, n_head=2, d_model=64, **OPTIONS)
+    cfg.model = ModelSpec(n_layer=2, n_head=2, d_model=64, vocab_multiple=64, **OPTIONS)
     return cfg
 
 
@@ -44,6 +44,20 @@ def test_orthogonalize_and_muon_groups():
     opt.step()
     rms = p.detach().pow(2).mean().sqrt().item()
     assert 0.1 * 0.2 * 32 ** 0.5 * (16 / (32 * 16)) ** 0.5 * 0.6 < rms < 0.1 * 0.2 * 32 ** 0.5 * (16 / (32 * 16)) ** 0.5 * 1.2
+
+
+def test_vocab_padding_gives_no_logit_and_export_drops_it():
+    from corpusmill.trainer.export import hf_state_dict
+    c = build_config(VOCAB + 2, 16, None, n_layer=1, n_head=2, d_model=64, vocab_multiple=64, tie_embeddings=False)
+    m = GPT(c)
+    assert m.embed.weight.shape[0] == m.lm_head.weight.shape[0] == 320  # 258 -> 5 x 64
+    x = torch.randint(0, VOCAB + 2, (2, 16))
+    logits, loss = m(x, x)
+    assert logits.shape == (2, 16, VOCAB + 2) and torch.isfinite(loss)
+    hf = hf_state_dict(m.state_dict(), c.to_dict(), torch.float32)
+    assert hf["model.embed_tokens.weight"].shape[0] == hf["lm_head.weight"].shape[0] == VOCAB + 2
+    mlm = GPT(build_config(VOCAB, 16, None, n_layer=1, n_head=2, d_model=64, vocab_multiple=64, objective="mlm"))
+    assert mlm.embed.weight.shape[0] == 320 and mlm(x % VOCAB)[0].shape[-1] == VOCAB  # [MASK] row inside the padding
 
 
 def test_wsd_schedule():

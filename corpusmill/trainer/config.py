@@ -25,6 +25,7 @@ class ModelSpec(_Strict):
     mask_prob: float = Field(0.15, gt=0, lt=1, description="mlm: share of positions selected (of those 80% [MASK], 10% random, 10% kept).")
     qk_norm: bool = Field(False, description="RMSNorm on each head's queries and keys before RoPE (the GPT-2 speedrun's).")
     mlp: Literal["swiglu", "relu2"] = Field("swiglu", description="swiglu (gated, LLaMA) or relu2: down(relu(up x)^2), the speedrun's; relu2's ffn_mult default is 4.")
+    vocab_multiple: int = Field(1, ge=1, description="Pad the embedding and head rows to a multiple of this (64 or 128 suit GPU matmuls); padded ids get no logit; export drops them.")
     zero_init: bool = Field(False, description="Start the attention and MLP output projections at zero (each Block the identity).")
 
     @model_validator(mode="after")

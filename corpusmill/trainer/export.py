@@ -35,7 +35,7 @@ _KNOWN = {"vocab_size", "seq_len", "n_layer", "n_head", "d_model", "ffn_mult", "
           "rope_theta", "norm_eps"}
 # speedrun options: exportable only at the values LLaMA computes (zero_init only changes the init)
 _LLAMA_VALUES = {"qk_norm": False, "mlp": "swiglu"}
-_KNOWN |= {"zero_init", *_LLAMA_VALUES}
+_KNOWN |= {"zero_init", "vocab_multiple", *_LLAMA_VALUES}  # vocab padding: the export drops the rows
 _CAUSAL = {None, "causal"}  # GPTConfig.objective; absent in checkpoints from before it existed
 
 
@@ -100,6 +100,8 @@ def hf_state_dict(sd: dict[str, torch.Tensor], model_config: dict, dtype: torch.
     if set(sd) != expected:
         raise ExportError(f"unexpected weights: missing {sorted(expected - set(sd))[:5]}, "
                           f"extra {sorted(set(sd) - expected)[:5]}; not our GPT's layout")
+    vocab = int(c["vocab_size"])  # vocab_multiple padding rows are dropped (they never had a token)
+    sd = {k: v[:vocab] if k in ("embed.weight", "lm_head.weight") else v for k, v in sd.items()}
     out = {"model.embed_tokens.weight": sd["embed.weight"], "model.norm.weight": sd["norm.weight"]}
     if not tied:
         out["lm_head.weight"] = sd["lm_head.weight"]

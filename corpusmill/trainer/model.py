@@ -30,6 +30,7 @@ class GPTConfig:
     qk_norm: bool = False  # RMSNorm on each head's queries and keys before RoPE
     mlp: str = "swiglu"  # swiglu, or relu2: down(relu(up x)^2)
     zero_init: bool = False  # output projections (attn proj, mlp down) start at zero
+    vocab_multiple: int = 1  # embedding/head rows padded to a multiple (GPU matmul shapes); never predicted
 
     @property
     def causal(self) -> bool:
@@ -39,6 +40,12 @@ class GPTConfig:
     def mask_id(self) -> int | None:
         """The [MASK] input id (an extra embedding row; SentencePiece models have no such piece)."""
         return None if self.causal else self.vocab_size
+
+    @property
+    def padded_vocab(self) -> int:
+        """Rows of the embedding (causal: and of the head): the vocabulary, [MASK] (mlm), padding."""
+        n = self.vocab_size + (0 if self.causal else 1)
+        return -(-n // self.vocab_multiple) * self.vocab_multiple
 
     @property
     def ffn_hidden(self) -> int:
@@ -149,14 +156,14 @@ class GPT(nn.Module):
     def __init__(self, c: GPTConfig):
         super().__init__()
         self.config = c
-        self.embed = nn.Embedding(c.vocab_size + (0 if c.causal else 1), c.d_model)
+        self.embed = nn.Embedding(c.padded_vocab, c.d_model)
         self.drop = nn.Dropout(c.dropout)
         self.blocks = nn.ModuleList(Block(c) for _ in range(c.n_layer))
         self.norm = RMSNorm(c.d_model, c.norm_eps)
         if c.tie_embeddings and not c.causal:
             self.lm_head = None  # the head reads the first vocab_size embedding rows: [MASK] gets no logit
         else:
-            self.lm_head = nn.Linear(c.d_model, c.vocab_size, bias=False)
+            self.lm_head = nn.Linear(c.d_model, c.padded_vocab if c.causal else c.vocab_size, bias=False)
             if c.tie_embeddings:
                 self.lm_head.weight = self.embed.weight
         cos, sin = rope_cache(c.seq_len, c.d_model // c.n_head, c.rope_theta)
@@ -198,11 +205,13 @@ class GPT(nn.Module):
         x = self.norm(x)
         if self.lm_head is not None:
             logits = self.lm_head(x)
+            if logits.size(-1) != self.config.vocab_size:  # padding rows: no token, no logit
+                logits = logits[..., :self.config.vocab_size]
         else:
             logits = F.linear(x, self.embed.weight[:self.config.vocab_size])
         if targets is None:
             return logits, None
-        flat, tgt = logits.float().view(-1, logits.size(-1)), targets.reshape(-1)
+        flat, tgt = logits.float().reshape(-1, logits.size(-1)), targets.reshape(-1)
         loss = F.cross_entropy(flat, tgt, ignore_index=-100, reduction=reduction)
         if z_loss:
             z2 = torch.logsumexp(flat, dim=-1).square() * (tgt != -100)

@@ -220,7 +220,7 @@ class Trainer:
         self.mconf = mconf = build_config(
             data.vocab_size, T, m.preset, n_layer=m.n_layer, n_head=m.n_head, d_model=m.d_model,
             ffn_mult=m.ffn_mult, dropout=spec.dropout, tie_embeddings=m.tie_embeddings, objective=m.objective,
-            qk_norm=m.qk_norm, mlp=m.mlp, zero_init=m.zero_init)
+            qk_norm=m.qk_norm, mlp=m.mlp, zero_init=m.zero_init, vocab_multiple=m.vocab_multiple)
         device = self.device
         if device.type == "cpu" and spec.cpu_threads:
             torch.set_num_threads(spec.cpu_threads)
