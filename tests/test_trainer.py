@@ -86,7 +86,7 @@ def test_model_shapes_and_backward():
 
 
 def test_lr_schedule():
-    s = TrainSpec(steps=100, lr=1.0, min_lr=0.1, warmup_steps=10)
+    s = TrainSpec(steps=100, lr=1.0, min_lr=0.1, warmup_steps=10, schedule="cosine")
     assert lr_at(0, s) == pytest.approx(0.1) and lr_at(9, s) == pytest.approx(1.0)
     assert lr_at(100, s) == pytest.approx(0.1) and 0.1 < lr_at(55, s) < 1.0
 
