@@ -64,8 +64,9 @@ def test_mlm_model_is_bidirectional_and_never_predicts_mask(tie):
 
 
 def test_mlm_tiny_run_learns_below_unigram_entropy(tmp_path):
+    # AdamW + cosine, as calibrated: Muon is already below 0.9 x unigram at the first validation (step 20)
     cfg = tiny_cfg(tmp_path, objective="mlm", steps=120, global_batch_tokens=32 * 32, micro_batch_size=16,
-                   lr=1e-2, eval_every=20)
+                   lr=1e-2, eval_every=20, optimizer="adamw", schedule="cosine")
     out = train(cfg)
     data = MixtureData(tmp_path / "mix", None, 0)
     counts = np.bincount(data.train.stream.slice(0, data.train.stream.total), minlength=VOCAB)

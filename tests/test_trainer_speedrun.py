@@ -139,7 +139,7 @@ def test_muon_two_ranks_match_one(tmp_path, parallel):
 
 def test_resume_with_other_options_is_refused_with_a_message(tmp_path):
     from corpusmill.trainer.lineage import ResumeError
-    cfg = tiny_cfg(tmp_path, steps=2, eval_every=0)
+    cfg = tiny_cfg(tmp_path, steps=2, eval_every=0, optimizer="adamw")
     train(cfg)
     cfg.model = ModelSpec(n_layer=2, n_head=2, d_model=64, qk_norm=True)
     cfg.train = cfg.train.model_copy(update={"steps": 4, "optimizer": "muon"})
