@@ -1,7 +1,9 @@
 """The pretraining loop. One entry for one process and for torchrun (DDP or FSDP2: gloo on CPU,
 NCCL on GPU).
-State that makes a resume exact: model, optimizer, step, samples consumed, LR scale, RNG per rank
-and the spike detector's window. `python -m corpusmill.trainer.train train.yaml` runs it."""
+`train()` runs a `Trainer`: built once, then `Trainer.train()` loops over `train_step`,
+`maybe_validate`, `maybe_save`. State that makes a resume exact: model, optimizer, `TrainState`
+(step, samples consumed, LR scale, the spike detector's and skip guard's windows), RNG per rank.
+`python -m corpusmill.trainer.train train.yaml` runs it."""
 from __future__ import annotations
 
 import math
