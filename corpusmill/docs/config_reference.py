@@ -5,7 +5,7 @@
 
 Stages are found through the `corpusmill.stages` entry points (pipeline.registry), so a stage
 added by a package shows up without touching this file. The output depends only on the models
-(no dates, no machine paths), so tests/test_docs.py can compare it with the committed file.
+(no dates, no machine paths), so tests/docs/test_docs.py can compare it with the committed file.
 """
 from __future__ import annotations
 
@@ -261,7 +261,7 @@ def generate() -> str:
         "# Configuration reference",
         "",
         "<!-- Generated from the pydantic models by corpusmill/docs/config_reference.py; do not edit by hand.",
-        f"     Regenerate: {REGENERATE}   (tests/test_docs.py checks it is current) -->",
+        f"     Regenerate: {REGENERATE}   (tests/docs/test_docs.py checks it is current) -->",
         "",
         "Every key of `build.yaml`, of each stage's options, of `mixture.yaml` and of `train.yaml`, and the",
         "tokenizer's training settings, as the code validates them. Unknown keys are errors in every file.",

@@ -9,7 +9,7 @@ import yaml
 
 from corpusmill.docs import config_reference as ref
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
