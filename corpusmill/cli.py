@@ -135,12 +135,21 @@ def mix(config: str, dry_run: bool, fresh: bool, ray_address: str | None, num_cp
     except (ConfigError, TokenizerError) as e:
         raise click.ClickException(str(e)) from None
     if dry_run:
+        for k, phase in enumerate(result.get("phases") or []):
+            spec = cfg.phases[k]
+            click.echo(f"phase {k} (until {spec.until:g} of total_tokens):")
+            click.echo(format_plan([SourcePlan(**p) for p in phase], sum(p["quota_tokens"] for p in phase)))
+        if result.get("phases"):
+            click.echo("all phases:")
         click.echo(format_plan([SourcePlan(**p) for p in result["plan"]], cfg.total_tokens))
         for name, e in result["estimated"].items():
             click.echo(f"{name}: not encoded yet; available tokens estimated: {e['bytes']:,} bytes of text x "
                        f"{e['tokens_per_byte']} tokens/byte (measured on {e['sample_bytes']:,} bytes), "
                        f"{e['documents']:,} documents")
         return
+    for k, ph in enumerate(result.get("phases") or []):
+        click.echo(f"phase {k} (until {ph['until']:g}): {ph['tokens']:,} tokens, realised "
+                   + ", ".join(f"{n} {sh:.4f} (weight {ph['weights'].get(n, 0):.3f})" for n, sh in ph["realised_shares"].items()))
     for name, s in result["sources"].items():
         click.echo(f"{name}: weight {s['weight']:.3f} realised {s['realised_share']:.4f} epochs {s['epochs']:.2f} "
                    f"train {s['train'].get('tokens', 0):,} tokens, validation {s['validation'].get('tokens', 0):,}")

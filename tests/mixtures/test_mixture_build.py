@@ -258,3 +258,49 @@ def test_every_train_shard_holds_each_source_near_its_weight(setup):
     for entry in m["validation"]["shards"]:  # validation: one source per shard, named in the manifest
         shard = Shard(d / "mixShare" / entry["file"])
         assert {shard.source(i) for i in range(len(shard))} == {entry["source"]}
+
+
+def test_curriculum_phases_shares_epochs_across_phases_and_the_loader(setup):
+    """Two phases on real text: each phase's realised shares within 0.5% of its weights, the loader
+    serving phase 0's samples before the boundary and phase 1's after, the same on 1 and 2 ranks."""
+    from corpusmill.trainer.data import MixtureData
+
+    d = setup
+    phases = [{"until": 0.6, "weights": {"books": 0.7, "news": 0.3}},
+              {"until": 1.0, "weights": {"news": 0.5, "zh": 0.5}}]
+    y = write_yaml(d, "mixP", phases=phases, sources=[{"name": "books", "path": "books", "max_epochs": 1},
+                                                      {"name": "news", "path": "news", "max_epochs": 8},
+                                                      {"name": "zh", "path": "zh", "max_epochs": 2}])
+    m = build_mixture(load_mixture_config(y))
+    assert [p["until"] for p in m["phases"]] == [0.6, 1.0]
+    for k, ph in enumerate(m["phases"]):
+        assert set(ph["realised_shares"]) == set(phases[k]["weights"])
+        for name, w in phases[k]["weights"].items():
+            assert abs(ph["realised_shares"][name] - w) < 0.005, (k, name, ph["realised_shares"])
+    # news is read on across phases (key order, epochs back to back): its total is both phases' quotas
+    news_planned = sum(p["quota_tokens"] for ph in m["phases"] for p in ph["planned"] if p["name"] == "news")
+    assert abs(m["sources"]["news"]["train"]["tokens"] - news_planned) <= 2 * 400  # whole documents at the seams
+    data = MixtureData(d / "mixP", 128, seed=3)
+    first_phase_tokens = {tuple(r) for r in _windows(data.train.samplers[0])}
+    bound = int(data.train.bounds[1])
+    before = data.train_batch(bound - 8, 8, 0, 1)
+    assert all(tuple(r) in first_phase_tokens for r in before)
+    after = data.train_batch(bound, 8, 0, 1)
+    assert not any(tuple(r) in first_phase_tokens for r in after)
+    straddle = data.train_batch(bound - 4, 8, 0, 1)  # a global batch across the boundary, on 1 and 2 ranks
+    assert np.array_equal(straddle, np.concatenate([data.train_batch(bound - 4, 8, r, 2) for r in (0, 1)]))
+    assert np.array_equal(straddle, MixtureData(d / "mixP", 128, seed=3).train_batch(bound - 4, 8, 0, 1))
+    with pytest.raises(ConfigError, match="with `phases`, weights are given per phase"):
+        load_mixture_config(write_yaml(d, "mixBad", phases=phases))
+    from click.testing import CliRunner
+
+    from corpusmill.cli import main
+
+    r = CliRunner().invoke(main, ["mix", str(y), "--dry-run"])  # per-phase plans before anything is written
+    assert r.exit_code == 0, r.output
+    assert "phase 0 (until 0.6 of total_tokens):" in r.stdout and "phase 1 (until 1 of total_tokens):" in r.stdout
+    assert r.stdout.count("asked 240,000") == 1 and r.stdout.count("asked 160,000") == 1
+
+
+def _windows(sampler):
+    return sampler.rows(np.arange(sampler.samples_per_epoch))
