@@ -174,6 +174,7 @@ def test_cld2_loads_offline_and_refuses_nothing():
     assert cld2_language(FR)[0] == "fr"
     assert cld2_language("כל בני האדם נולדו בני חורין ושווים בערכם ובזכויותיהם.")[0] == "he"  # CLD2 says iw
     assert cld2_language("abc \ud800 def") == (None, 0.0)  # a lone surrogate: no opinion, no crash
+    assert cld2_language("\x00\x7f" + FR)[0] == "fr"  # control characters CLD2 refuses: spaces
     assert cld2_language("12345 !!!") == (None, 0.0)
 
 

@@ -18,6 +18,8 @@ OVERRIDES_FILE = Path(__file__).with_name("langid_overrides.json")
 
 # CLD2 codes -> lid.176 labels where the two name a language differently.
 CLD2_TO_LID = {"iw": "he", "jw": "jv", "zh-Hant": "zh"}
+# CLD2 refuses a text holding C0 control characters or DEL ("invalid UTF-8"); raw text may hold some.
+_CONTROLS_TO_SPACE = {c: " " for c in [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F]}
 
 
 def cld2_language(text: str) -> tuple[str | None, float]:
@@ -26,7 +28,7 @@ def cld2_language(text: str) -> tuple[str | None, float]:
     import pycld2
 
     try:
-        _, _, details = pycld2.detect(text, isPlainText=True)
+        _, _, details = pycld2.detect(text.translate(_CONTROLS_TO_SPACE), isPlainText=True)
     except (pycld2.error, UnicodeError, ValueError):  # e.g. a lone surrogate, control bytes
         return None, 0.0
     code, percent = details[0][1], details[0][2]
