@@ -265,7 +265,7 @@ def speed(kind: str, texts: list[str]) -> None:
     asked = ens._second.revise(texts, list(lid_langs), list(lid_scores))  # as the ensemble did: CLD2's calls
     emit({"bench": BENCH, "kind": kind, "docs": len(texts), "ensemble_docs_per_s": round(len(texts) / ens_secs, 1),
           "lid176_docs_per_s": round(len(texts) / lid_secs, 1), "speed_vs_lid176": round(lid_secs / ens_secs, 3),
-          "cld2_asked": asked, "changed_by_cld2": sum(a != b for a, b in zip(lid_langs, ens_langs))})
+          "cld2_asked": asked, "changed_vs_lid176": sum(a != b for a, b in zip(lid_langs, ens_langs))})
 
 
 def main() -> None:
