@@ -40,6 +40,8 @@ class ExtractOptions(Strict):
         "of trafilatura's (trafilatura found too little of the page).")
     favor_precision: bool = Field(True, description="trafilatura: prefer less text but cleaner.")
     favor_recall: bool = Field(False, description="trafilatura: prefer more text.")
+    fast: bool = Field(False, description="trafilatura: skip its fallback extractors (readability, jusText); "
+                       "about twice as fast.")
     include_tables: bool = Field(True, description="trafilatura: keep text inside tables.")
     include_comments: bool = Field(False, description="trafilatura: keep user comments.")
     deduplicate: bool = Field(False, description="trafilatura: drop repeated text segments.")
@@ -117,7 +119,7 @@ def _trafilatura(html: str, options: ExtractOptions, url: str | None) -> str:
 
     text = trafilatura.extract(
         html, url=url, favor_precision=options.favor_precision, favor_recall=options.favor_recall,
-        include_tables=options.include_tables, include_comments=options.include_comments,
+        fast=options.fast, include_tables=options.include_tables, include_comments=options.include_comments,
         deduplicate=options.deduplicate, output_format="txt")
     return (text or "").strip()
 
