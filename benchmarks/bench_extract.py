@@ -1,15 +1,15 @@
-"""Main-text extraction quality and speed: our default `extract_text` and each engine setting,
-against datatrove's `Trafilatura` extractor (the named peer) in the same run, on two gold sets:
-scrapinghub/article-extraction-benchmark (181 articles) and WCXB's dev split (1,358 pages of 7
-types), per page type.
+"""Main-text extraction quality and speed: each engine (`hybrid`, the default; `auto`, the per-page
+chooser) and engine setting, against datatrove's `Trafilatura` extractor (the named peer) in the
+same run, on two gold sets: scrapinghub/article-extraction-benchmark (181 articles) and WCXB's dev
+split (1,358 pages of 7 types), per page type.
 
 Metric (as WCXB): word-F1 = F1 over the multisets of lowercased `\\w+` tokens between extracted and
 gold text, averaged over pages (see benchmarks/extract_sets.py). Speed: pages/s per core = pages /
 summed per-page CPU seconds of extraction alone, one process. Engine settings and the peer are read
-from the per-page cache (benchmarks/extract_sets.py; `--fresh` re-runs them); our default is always
-run live, alternating page by page with the old default (`hybrid`) so both see the same load.
-The auto engine's two resiliparse candidates are listed too. The WCXB figures of the default are on pages its chooser model was trained on: the
-honest, cross-validated figures come from tools/train_extract_chooser.py (docs/benchmarks.md).
+from the per-page cache (benchmarks/extract_sets.py; `--fresh` re-runs them); `auto` and `hybrid`
+always run live, alternating page by page so that both see the same load. The auto engine's two
+resiliparse candidates are listed too. The WCXB figures of `auto` are on pages its model was
+trained on: the honest, cross-validated ones come from tools/train_extract_chooser.py.
 
 One JSON line per (set, setting), then a summary per set. Usage:
     python benchmarks/bench_extract.py [--set aeb|wcxb_dev|all] [--fresh] [--limit N]
@@ -29,6 +29,7 @@ from benchmarks.extract_sets import (CANDIDATES, ENGINE_SETTINGS, available, dat
 
 BENCH = "extract"
 BEFORE = "hybrid (before issue 15)"
+AUTO = "auto (issue 15)"
 
 
 def bootstrap(a: dict, b: dict, n: int = 2000) -> list[float]:
@@ -40,11 +41,11 @@ def bootstrap(a: dict, b: dict, n: int = 2000) -> list[float]:
 
 
 def live(pages) -> tuple[dict, dict]:
-    """Our default and the old default, run now (not cached), alternating page by page so that a
+    """The auto engine and the hybrid one, run now (not cached), alternating page by page so that a
     change in the machine's load hits both alike: two {pid: (text, cpu seconds)}."""
     from corpusmill.stages.extract import ExtractOptions, extract_text
 
-    runs = [(ExtractOptions(), {}), (ExtractOptions(**ENGINE_SETTINGS[BEFORE]), {})]
+    runs = [(ExtractOptions(engine="auto"), {}), (ExtractOptions(**ENGINE_SETTINGS[BEFORE]), {})]
     for opts, _ in runs:
         extract_text(pages[0].html, opts, pages[0].url)  # imports and model load, untimed
     for p in pages:
@@ -71,8 +72,9 @@ def run_set(name: str, fresh: bool, limit: int | None) -> None:
     dt_scores, dt_types, dt_speed = score(pages, outputs(name, "datatrove", datatrove_fn(), pages, fresh))
     dt_f1 = sum(dt_scores.values()) / len(dt_scores)
     rows = {}
-    ours_out, before_out = live(pages)
-    settings = [(f"ours: {ExtractOptions().engine} (default)", ours_out), (BEFORE, before_out)]
+    auto_out, hybrid_out = live(pages)
+    default = ExtractOptions().engine
+    settings = [(AUTO, auto_out), (BEFORE, hybrid_out)]
     settings += [(s, None) for s in list(ENGINE_SETTINGS) + list(CANDIDATES) if s != BEFORE]
     for label, out in settings:
         out = out or outputs(name, label, setting_fn(label), pages, fresh)
@@ -87,13 +89,14 @@ def run_set(name: str, fresh: bool, limit: int | None) -> None:
     emit({"bench": BENCH, "set": name, "setting": "datatrove Trafilatura() defaults (peer)", "word_f1": round(dt_f1, 4),
           "by_type": dt_types, "pages_per_s_per_core": round(dt_speed, 1), "ratio_vs_datatrove": 1.0,
           "zero_f1_pages": sum(1 for v in dt_scores.values() if not v), "pages": len(dt_scores)})
-    ours, before, plain = rows[settings[0][0]], rows[BEFORE], rows["trafilatura"]
-    emit({"bench": BENCH, "set": name, "summary": True, "default": settings[0][0], "word_f1": ours["word_f1"],
-          "before_word_f1": before["word_f1"], "trafilatura_word_f1": plain["word_f1"],
+    ours, before, plain = rows[AUTO], rows[BEFORE], rows["trafilatura"]
+    emit({"bench": BENCH, "set": name, "summary": True, "default_engine": default, "auto_word_f1": ours["word_f1"],
+          "hybrid_word_f1": before["word_f1"], "trafilatura_word_f1": plain["word_f1"],
           "datatrove_word_f1": round(dt_f1, 4), "ratio_vs_datatrove": ours["ratio_vs_datatrove"],
-          "pages_per_s_per_core": ours["pages_per_s_per_core"],
-          "speed_vs_before": round(ours["pages_per_s_per_core"] / before["pages_per_s_per_core"], 2),
-          "types_below_trafilatura": [t for t, v in ours["by_type"].items() if v < plain["by_type"][t]],
+          "auto_pages_per_s_per_core": ours["pages_per_s_per_core"],
+          "hybrid_pages_per_s_per_core": before["pages_per_s_per_core"],
+          "auto_speed_vs_hybrid": round(ours["pages_per_s_per_core"] / before["pages_per_s_per_core"], 2),
+          "auto_types_below_trafilatura": [t for t, v in ours["by_type"].items() if v < plain["by_type"][t]],
           "pages": len(pages)})
 
 

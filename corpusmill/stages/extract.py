@@ -1,4 +1,5 @@
-"""HTML to main text (trafilatura, resiliparse, or both: `hybrid`), with charset detection for
+"""HTML to main text (`auto`: resiliparse, and trafilatura where a shipped model says it pays; or
+trafilatura, resiliparse, or both: `hybrid`), with charset detection for
 non-UTF-8 pages.
 
 Rows that already carry text (JSONL, Parquet, WET...) pass through untouched. Non-HTML
@@ -25,16 +26,17 @@ _HTML_SNIFF = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body
 
 
 class ExtractOptions(Strict):
-    # Word-F1 on the 181 gold pages of scrapinghub/article-extraction-benchmark (benchmarks/bench_extract.py,
-    # trafilatura 2.3.1): trafilatura 0.9587, with favor_precision 0.9651, resiliparse 0.9302, hybrid 0.9699;
-    # datatrove's Trafilatura 0.9595. favor_precision beats plain trafilatura on 42 pages and loses on 14, but
-    # now and then keeps almost nothing (a gold page: 24 of 368 words; Common Crawl sample: 4 of 16 pages under
-    # 200 characters, against 1 without it). `hybrid` guards that failure with resiliparse's text, for ~12% more
-    # time. Ratio 3 is not tuned (3 to 5 score the same; 2 scores higher but the margin is thin there). On the
-    # shared WARCs it switches on 13 of 147 HTML pages, mostly home and listing pages.
-    engine: Literal["hybrid", "trafilatura", "resiliparse"] = Field(
-        "hybrid", description="Main-text extractor: trafilatura, resiliparse, or hybrid (trafilatura, replaced by "
-        "resiliparse's text when that is fallback_ratio times longer); see docs/benchmarks.md for word-F1 and speed.")
+    # `hybrid` (trafilatura with favor_precision, resiliparse's text when that is 3x longer) was tuned on the
+    # 181 ScrapingHub articles: 0.9699 there; on WCXB's dev split (7 page types) 0.8155, ~plain trafilatura.
+    # `auto` (issue 15): resiliparse first, trafilatura only where a small shipped model predicts it pays
+    # (extract_chooser.py, trained by tools/train_extract_chooser.py on WCXB dev): cross-validated 0.844 on
+    # WCXB dev at ~2.2x hybrid's speed, but 0.90 on the ScrapingHub articles, so it is not the default.
+    # Figures for every engine: docs/benchmarks.md.
+    engine: Literal["hybrid", "auto", "trafilatura", "resiliparse"] = Field(
+        "hybrid", description="Main-text extractor: auto (resiliparse first, trafilatura where a shipped model "
+        "predicts it pays; the trafilatura/resiliparse options below do not apply to it), trafilatura, "
+        "resiliparse, or hybrid (trafilatura, replaced by resiliparse's text when that is fallback_ratio times "
+        "longer); see docs/benchmarks.md for word-F1 and speed.")
     fallback_ratio: float = Field(
         3.0, gt=0, description="hybrid: use resiliparse's text when it has at least this many times the characters "
         "of trafilatura's (trafilatura found too little of the page).")
@@ -98,6 +100,10 @@ def decode_html(raw: bytes, content_type: str | None) -> str:
 
 def extract_text(html: str, options: ExtractOptions, url: str | None = None) -> str:
     """Main text of one page with the configured engine ('' when nothing is found)."""
+    if options.engine == "auto":
+        from corpusmill.stages.extract_chooser import load_chooser
+
+        return load_chooser().extract(html, url, lambda over: _trafilatura(html, options.model_copy(update=over), url))
     if options.engine == "resiliparse":
         return _resiliparse(html, options)
     if options.engine == "hybrid":
