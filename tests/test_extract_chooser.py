@@ -92,4 +92,3 @@ def test_auto_is_not_worse_than_hybrid_on_real_pages_of_each_type():
             scores[engine].append(_f1(extract_text(html, ExtractOptions(engine=engine), gt.get("url")), gold))
     assert len(scores["auto"]) == 14
     assert np.mean(scores["auto"]) >= np.mean(scores["hybrid"]) - 0.01, scores
-    print({k: round(float(np.mean(v)), 4) for k, v in scores.items()})

@@ -112,7 +112,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--speedup", type=float, default=2.0, help="speed goal against the old hybrid default")
-    ap.add_argument("--margin", type=float, default=1.0, help="share of the speed budget to plan for")
+    ap.add_argument("--margin", type=float, default=0.85, help="share of the speed budget to plan for")
     ap.add_argument("--traf", default="trafilatura no comments", choices=[s for s in ENGINE_SETTINGS if "trafil" in s])
     ap.add_argument("--no-write", action="store_true", help="report only; leave the shipped model alone")
     args = ap.parse_args()
