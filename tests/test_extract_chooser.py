@@ -58,6 +58,11 @@ def test_auto_through_extract_text_keeps_the_article():
     assert "Paragraph 3 of story 5" in text and "All rights reserved" not in text
 
 
+def test_a_missing_model_says_what_to_do(tmp_path):
+    with pytest.raises(RuntimeError, match="reinstall corpusmill, or set `engine: hybrid`"):
+        load_chooser(str(tmp_path / "extract_chooser.json"))
+
+
 def _words(text: str) -> Counter:
     return Counter(re.findall(r"\w+", text.lower()))
 

@@ -29,21 +29,21 @@ class ExtractOptions(Strict):
     # `hybrid` (trafilatura with favor_precision, resiliparse's text when that is 3x longer) was tuned on the
     # 181 ScrapingHub articles: 0.9699 there; on WCXB's dev split (7 page types) 0.8155, ~plain trafilatura.
     # `auto` (issue 15): resiliparse first, trafilatura only where a small shipped model predicts it pays
-    # (extract_chooser.py, trained by tools/train_extract_chooser.py on WCXB dev): cross-validated 0.844 on
-    # WCXB dev at ~2.2x hybrid's speed, but 0.90 on the ScrapingHub articles, so it is not the default.
+    # (extract_chooser.py, trained by tools/train_extract_chooser.py on WCXB dev): cross-validated 0.843 on
+    # WCXB dev at 2.18x hybrid's speed, but 0.90 on the ScrapingHub articles, so it is not the default.
     # Figures for every engine: docs/benchmarks.md.
     engine: Literal["hybrid", "auto", "trafilatura", "resiliparse"] = Field(
         "hybrid", description="Main-text extractor: auto (resiliparse first, trafilatura where a shipped model "
-        "predicts it pays; the trafilatura/resiliparse options below do not apply to it), trafilatura, "
-        "resiliparse, or hybrid (trafilatura, replaced by resiliparse's text when that is fallback_ratio times "
+        "predicts it pays, with the settings it was trained with: the trafilatura/resiliparse options below do "
+        "not apply to it), trafilatura, resiliparse, or hybrid (trafilatura, replaced by resiliparse's text when that is fallback_ratio times "
         "longer); see docs/benchmarks.md for word-F1 and speed.")
     fallback_ratio: float = Field(
         3.0, gt=0, description="hybrid: use resiliparse's text when it has at least this many times the characters "
         "of trafilatura's (trafilatura found too little of the page).")
     favor_precision: bool = Field(True, description="trafilatura: prefer less text but cleaner.")
     favor_recall: bool = Field(False, description="trafilatura: prefer more text.")
-    fast: bool = Field(False, description="trafilatura: skip its fallback extractors (readability, jusText); "
-                       "about twice as fast.")
+    fast: bool = Field(False, description="trafilatura: skip its fallback extractors (readability, jusText): "
+                       "1.1-1.4x faster, lower word-F1 (docs/benchmarks.md).")
     include_tables: bool = Field(True, description="trafilatura: keep text inside tables.")
     include_comments: bool = Field(False, description="trafilatura: keep user comments.")
     deduplicate: bool = Field(False, description="trafilatura: drop repeated text segments.")
@@ -103,7 +103,9 @@ def extract_text(html: str, options: ExtractOptions, url: str | None = None) -> 
     if options.engine == "auto":
         from corpusmill.stages.extract_chooser import load_chooser
 
-        return load_chooser().extract(html, url, lambda over: _trafilatura(html, options.model_copy(update=over), url))
+        # trafilatura as the model was trained: ExtractOptions' defaults plus the model's own settings
+        return load_chooser().extract(
+            html, url, lambda trained: _trafilatura(html, ExtractOptions(engine="trafilatura", **trained), url))
     if options.engine == "resiliparse":
         return _resiliparse(html, options)
     if options.engine == "hybrid":
@@ -153,6 +155,10 @@ class Extract(Stage):
         ctypes = batch.column("content_type").to_pylist()
         statuses = batch.column("http_status").to_pylist()
         urls = batch.column("url").to_pylist()
+        if opts.engine == "auto":
+            from corpusmill.stages.extract_chooser import load_chooser
+
+            load_chooser()  # a missing model fails the run here, not every page as extract_error
         reasons: list[str | None] = []
         for i, raw in enumerate(contents):
             if raw is None:  # already text, or nothing to extract from

@@ -150,4 +150,9 @@ class Chooser:
 @lru_cache(maxsize=4)
 def load_chooser(path: str = str(MODEL_PATH)) -> Chooser:
     """The model file, read once per process (packaged with corpusmill; no network)."""
-    return Chooser(json.loads(Path(path).read_text()))
+    try:
+        return Chooser(json.loads(Path(path).read_text()))
+    except (OSError, ValueError, KeyError) as e:
+        raise RuntimeError(f"extract engine 'auto': its model {path} cannot be read ({e}). It ships inside the "
+                           "corpusmill package: reinstall corpusmill, or set `engine: hybrid` in the extract "
+                           "stage.") from e
