@@ -19,7 +19,6 @@ from collections import OrderedDict
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import xxhash
 
@@ -53,15 +52,6 @@ def _salt(ctx: Ctx, source: str) -> int:
     return xxhash.xxh64_intdigest(source) if ctx.opts.scope == "source" else 0
 
 
-def _utf8(col: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """(bytes, int64 offsets) of a string column, without copying the text."""
-    col = pc.fill_null(col, "")
-    wide = pa.types.is_large_string(col.type)
-    offsets = np.frombuffer(col.buffers()[1], np.int64 if wide else np.int32)[col.offset:col.offset + len(col) + 1]
-    data = col.buffers()[2]
-    return (np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8)), offsets.astype(np.int64)
-
-
 def _key128(data, seed: int) -> tuple[int, int]:
     h = xxhash.xxh3_128_intdigest(data, seed=seed)
     return h >> 64, h & 0xFFFFFFFFFFFFFFFF
@@ -80,7 +70,7 @@ def sig_unit(out_root: str, options: dict, plan: dict, i: int) -> dict:
         if plan["rows"][i] else []
     for batch in batches:
         salt = _salt(ctx, batch.column("source")[0].as_py())
-        raw, raw_off = _utf8(batch.column("text"))
+        raw, raw_off = text.utf8_buffers(batch.column("text"))
         norm, off, digits = text.normalize_column(raw, raw_off)
         rows = np.arange(n, n + batch.num_rows, dtype=np.int64) + (np.int64(i) << 32)
         e = [_key128(norm[off[j]:off[j + 1]], salt ^ int(digits[j])) if off[j + 1] > off[j]
