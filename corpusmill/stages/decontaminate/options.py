@@ -47,10 +47,10 @@ class DecontaminateOptions(Strict):
     min_matches: int = Field(1, ge=1, description="Matched n-grams that make a document contaminated.")
     margin_chars: int = Field(200, ge=0, description="redact: characters cut either side of a matched span.")
     index: Literal["auto", "exact", "bloom"] = Field(
-        "auto", description="exact: sorted 64-bit hashes, 8 bytes per n-gram; bloom: a Bloom filter at "
+        "auto", description="exact: sorted 64-bit hashes, 9-10 bytes per n-gram; bloom: a Bloom filter at "
         "`false_positive_rate`; auto: bloom above `bloom_above` n-grams per set.")
     bloom_above: int = Field(50_000_000, ge=1, description="auto: n-grams in a set above which it is a Bloom filter "
-                             "(exact, 50M n-grams take 400 MB).")
+                             "(exact, 50M n-grams take ~500 MB).")
     false_positive_rate: float = Field(
         1e-8, gt=0, lt=0.1, description="Bloom filter: per look-up. A document of L n-grams is falsely flagged with "
         "probability ~ L x rate (min_matches 1): 1e-8 costs 4.8 bytes per n-gram and flags ~1 in 100,000 "
