@@ -247,6 +247,21 @@ def inspect(out, removed, reason, source, lang, ids, where, n, seed, full, max_c
 
 
 @main.command()
+@click.argument("out", type=click.Path(file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="The summary as JSON.")
+def contamination(out: str, as_json: bool) -> None:
+    """Evaluation-set contamination found by the decontaminate stage in a build: per reference set, the
+    index (n-grams, kind, memory, false-positive rate) and the documents and n-grams matched."""
+    from corpusmill.report.contamination import contamination as summary, format_table
+
+    try:
+        found = summary(out)
+    except ConfigError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(json.dumps(found, indent=1) if as_json else format_table(found))
+
+
+@main.command()
 @click.argument("path", type=click.Path(exists=True))
 @click.option("--json", "as_json", is_flag=True, help="The tree as JSON.")
 def lineage(path: str, as_json: bool) -> None:

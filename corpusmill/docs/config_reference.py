@@ -29,13 +29,15 @@ REGENERATE = "python -m corpusmill.docs.config_reference --write"
 # placeholder by type; every other key shows its default).
 EXAMPLE_VALUES: dict[str, dict[str, Any]] = {
     "build": {"inputs[].name": "web", "inputs[].path": "dumps/*.warc.gz", "output": "out/web"},
-    "stages": {"stages[].classifier.model": "q.bin"},
+    "stages": {"stages[].classifier.model": "q.bin", "stages[].decontaminate.references[].name": "mmlu",
+               "stages[].decontaminate.references[].path": "evals/mmlu/*.jsonl"},
     "mixture": {"tokenizer": "tok/tokenizer.model", "output": "mix/v1", "total_tokens": 50_000_000,
                 "sources[].name": "web", "sources[].path": "out/web", "sources[].weight": 1.0},
     "train": {"data": "mix/v1", "output": "runs/tiny"},
 }
 # Usual order of the built-in stages in a build.yaml; other stages go before the global ones.
-STAGE_ORDER = ["extract", "normalize", "length", "langid", "quality", "classifier", "sensitive", "dedup"]
+STAGE_ORDER = ["extract", "normalize", "length", "langid", "quality", "classifier", "sensitive", "decontaminate",
+               "dedup"]
 
 
 # ---------------------------------------------------------------- the models, found at run time
