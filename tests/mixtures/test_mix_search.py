@@ -1,0 +1,118 @@
+"""`corpus mix search` on real text: tiny proxies on Ray, each one's result kept (a re-run with a larger
+budget trains only the new ones), a fit whose leave-one-out R² is reported, and a mixture.yaml that
+loads and respects max_epochs."""
+import json
+
+import numpy as np
+import pytest
+import yaml
+
+from conftest import shared
+from corpusmill.mixtures import search_fit
+from corpusmill.mixtures.spec import load_mixture_config
+
+pytestmark = [pytest.mark.usefixtures("ray_local"), pytest.mark.slow]
+
+
+def test_fit_recovers_a_known_quadratic_and_its_minimum():
+    rng = np.random.default_rng(0)
+    W = rng.dirichlet(np.ones(3), 30)
+    true = np.array([1.0, 1.2, 1.5, -0.8, 0.1, 0.2])  # linear + pairwise (a*b lowers bpb)
+    y = search_fit.features(W, "quadratic") @ true + rng.normal(0, 0.002, len(W))
+    f = search_fit.fit(W, y, "auto")
+    assert f["kind"] == "quadratic" and f["r2_loo"] > 0.99 and f["tried"]["linear"] < f["r2_loo"]
+    caps = np.array([np.inf, np.inf, 0.05])
+    w = search_fit.propose(np.array(f["coef"]), f["kind"], np.ones(3), caps, seed=0)
+    grid = rng.dirichlet(np.ones(3), 200_000)
+    grid = grid[search_fit.feasible(grid, caps)]
+    best = search_fit.predict(true, grid, "quadratic").min()
+    assert w[2] <= 0.05 + 1e-9 and abs(w.sum() - 1) < 1e-9
+    assert search_fit.predict(true, w, "quadratic")[0] < best + 0.005  # within noise of the true minimum
+
+
+def write_docs(folder, name, texts):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder.mkdir(parents=True)
+    pq.write_table(pa.table({"id": [f"{name}-{i}" for i in range(len(texts))], "text": texts,
+                             "source": [name] * len(texts), "lang": [None] * len(texts)}), folder / "part-0.parquet")
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory):
+    import sentencepiece as spm
+
+    d = tmp_path_factory.mktemp("search")
+    books = shared("text", "en", "gutenberg", "austen-emma.txt").read_text(encoding="utf-8", errors="replace")
+    news = [n for n in shared("text", "en", "lee_news_background.cor").read_text().splitlines() if n.strip()]
+    zh = shared("text", "zh", "hongloumeng.txt").read_text(encoding="utf-8")[:60_000]
+    write_docs(d / "books", "books", [books[i:i + 2000] for i in range(0, 120_000, 2000)])
+    write_docs(d / "news", "news", news[:60])
+    write_docs(d / "zh", "zh", [zh[i:i + 600] for i in range(0, len(zh), 600)])
+    (d / "tok").mkdir()
+    (d / "sample.txt").write_text(books[:100_000] + "\n" + zh[:30_000] + "\n" + "\n".join(news[:60]))
+    spm.SentencePieceTrainer.train(input=str(d / "sample.txt"), model_prefix=str(d / "tok" / "tokenizer"),
+                                   vocab_size=1000, model_type="bpe", byte_fallback=True, character_coverage=0.98,
+                                   unk_id=0, bos_id=1, eos_id=2, pad_id=3, minloglevel=2)
+    return d
+
+
+def search_yaml(d, runs):
+    cfg = {"tokenizer": "tok", "output": "search", "seq_len": 64, "seed": 3, "validation": {"fraction": 0.1},
+           "target": {"total_tokens": 200_000},
+           "sources": [{"name": "books", "path": "books"}, {"name": "news", "path": "news", "max_epochs": 2},
+                       {"name": "zh", "path": "zh"}],
+           "proxy": {"runs": runs, "model": {"n_layer": 1, "n_head": 2, "d_model": 32}, "train_tokens": 20_480,
+                     "global_batch_tokens": 1024, "micro_batch_size": 8, "eval_batches": 2}}
+    (d / "search.yaml").write_text(json.dumps(cfg))
+    return d / "search.yaml"
+
+
+def test_search_resumes_fits_and_writes_a_mixture_that_loads(sources):
+    from corpusmill.mixtures.search import run_search
+    from corpusmill.mixtures.search_spec import load_search_config
+
+    d = sources
+    first = run_search(load_search_config(search_yaml(d, 5)))
+    assert first["fit"] == "linear"  # 5 runs: too few for the 6 quadratic terms plus two
+    results = {p.parent.name: p.stat().st_mtime_ns for p in (d / "search" / "proxies").glob("*/result.json")}
+    assert len(results) == 5
+    again = run_search(load_search_config(search_yaml(d, 9)))
+    after = {p.parent.name: p.stat().st_mtime_ns for p in (d / "search" / "proxies").glob("*/result.json")}
+    assert len(after) == 9 and all(after[k] == t for k, t in results.items())  # the 5 kept, not retrained
+    rows = [json.loads(line) for line in (d / "search" / "results.jsonl").read_text().splitlines()]
+    assert [r["proxy"] for r in rows] == list(range(9))
+    caps = again["caps"]
+    assert 0 < caps["news"] < 1 and caps["books"] is None
+    for r in rows:
+        assert abs(sum(r["weights"].values()) - 1) < 1e-6 and r["weights"]["news"] <= caps["news"] + 1e-9
+        assert 0.5 < r["bpb"] < 20 and set(r["bpb_per_source"]) == {"books", "news", "zh"}
+        for n, w in r["weights"].items():  # the proxy trained on the weights it was given
+            assert abs(r["realised_shares"][n] - w) < 0.02, (n, r)
+    # the fit: its leave-one-out R² is the one recomputed from the rows, and it is reported as it is
+    W = np.array([[r["weights"][n] for n in ("books", "news", "zh")] for r in rows])
+    y = np.array([r["bpb"] for r in rows])
+    fit = json.loads((d / "search" / "fit.json").read_text())
+    loo = search_fit.loo_predictions(W, y, fit["fit"])
+    assert fit["r2_loo"] == pytest.approx(search_fit.r2(y, loo)) and fit["r2_loo"] <= fit["r2_in_sample"]
+    assert (d / "search" / "fit.html").stat().st_size > 100_000  # plotly.js inlined: opens offline
+    mix = load_mixture_config(d / "search" / "mixture.yaml")
+    weights = {s.name: s.weight for s in mix.sources}
+    assert weights == pytest.approx(again["proposed"], abs=1e-3)
+    assert weights["news"] <= caps["news"] + 1e-3 and mix.total_tokens == 200_000
+    assert next(s for s in mix.sources if s.name == "news").max_epochs == 2
+
+
+def test_search_refuses_kept_runs_of_another_config(sources):
+    from corpusmill.mixtures.search import run_search
+    from corpusmill.mixtures.search_spec import load_search_config
+    from corpusmill.pipeline.config import ConfigError
+
+    path = search_yaml(sources, 5)
+    cfg = load_search_config(path)
+    cfg.proxy.lr = 1e-3
+    if not (sources / "search" / "proxies").exists():
+        run_search(load_search_config(path))
+    with pytest.raises(ConfigError, match="another search configuration.*proxy.lr"):
+        run_search(cfg)
