@@ -25,6 +25,7 @@ from corpusmill.mixtures import search_fit
 from corpusmill.mixtures.search_spec import SearchConfig
 from corpusmill.mixtures.spec import MixtureConfig, SourceSpec
 
+WEAK_FIT = 0.5  # leave-one-out R² below this: the proposal is flagged as untrustworthy
 MIN_WEIGHT = 1e-9  # a source drawn at ~0 stays in the proxy's mixture (quota 0) so its validation split is written
 
 
@@ -190,10 +191,17 @@ def write_outputs(cfg: SearchConfig, rows: list[dict], names: list[str], availab
     atomic_write_text(out / "fit.json", json.dumps({**summary, "loo_predictions": f["loo_predictions"]}, indent=1))
     write_plot(out / "fit.html", rows, f["loo_predictions"], summary)
     path = out / "mixture.yaml"
-    atomic_write_text(path, yaml.safe_dump(_mixture_yaml(cfg, summary["proposed"]), sort_keys=False))
+    head = (f"# proposed by `corpus mix search` ({out}): a {f['kind']} fit of held-out bits per byte over "
+            f"{len(rows)} proxies,\n# leave-one-out R² {f['r2_loo']:.3f}; predicted bpb "
+            f"{summary['predicted_bpb']['proposed']:.4f} (prior: {summary['predicted_bpb']['prior']:.4f})\n")
+    atomic_write_text(path, head + yaml.safe_dump(_mixture_yaml(cfg, summary["proposed"]), sort_keys=False))
     load_mixture_config(path)  # what we hand over must load as it is
     log.info("mix search: %s fit over %d proxies, leave-one-out R² %.3f; proposed %s; wrote %s", f["kind"],
              len(rows), f["r2_loo"], summary["proposed"], path)
+    if not f["r2_loo"] >= WEAK_FIT:
+        log.warning("mix search: the fit predicts held-out proxies poorly (leave-one-out R² %.3f < %.1f): the "
+                    "proposal is little better than a guess; raise proxy.runs or proxy.train_tokens (proxy "
+                    "noise hides the weights' effect) and re-run: finished proxies are kept", f["r2_loo"], WEAK_FIT)
     return {**summary, "mixture_yaml": str(path)}
 
 

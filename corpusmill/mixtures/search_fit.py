@@ -52,8 +52,9 @@ def fit(W: np.ndarray, y: np.ndarray, kind: str = "auto") -> dict:
     auto: of the models with at least two runs more than terms, the better leave-one-out R²."""
     kinds = [kind] if kind != "auto" else [k for k in ("linear", "quadratic") if len(y) >= n_terms(W.shape[1], k) + 2]
     if not kinds:
-        raise ValueError(f"{len(y)} proxy runs cannot fit {kind} ({n_terms(W.shape[1], kind)} terms); "
-                         "raise proxy.runs")
+        need = n_terms(W.shape[1], "linear" if kind == "auto" else kind) + 2
+        raise ValueError(f"{len(y)} proxy runs cannot fit a {'linear' if kind == 'auto' else kind} model of "
+                         f"{W.shape[1]} sources: it needs at least {need}; raise proxy.runs")
     tried = {}
     for k in kinds:
         loo = loo_predictions(W, y, k)

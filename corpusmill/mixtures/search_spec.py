@@ -68,6 +68,9 @@ class SearchConfig(Strict):
         if self.prior is not None:
             if set(self.prior) != set(names) or any(w <= 0 for w in self.prior.values()):
                 raise ValueError(f"prior: give every source a weight > 0 (sources: {names})")
+        if self.proxy.runs < len(names) + 2:  # the smallest fit (linear) needs two runs more than its terms
+            raise ValueError(f"proxy.runs: {self.proxy.runs} proxies cannot fit the weights of {len(names)} "
+                             f"sources; give at least {len(names) + 2} (RegMix-style searches use tens to hundreds)")
         if self.proxy.train_tokens < self.proxy.global_batch_tokens:
             raise ValueError("proxy.train_tokens is less than one step of proxy.global_batch_tokens")
         return self

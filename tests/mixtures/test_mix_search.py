@@ -116,3 +116,25 @@ def test_search_refuses_kept_runs_of_another_config(sources):
         run_search(load_search_config(path))
     with pytest.raises(ConfigError, match="another search configuration.*proxy.lr"):
         run_search(cfg)
+
+
+def test_cli_search_resumes_and_mix_still_builds(sources):
+    from click.testing import CliRunner
+
+    from corpusmill.cli import main
+
+    d = sources
+    y = search_yaml(d, 5)
+    r = CliRunner().invoke(main, ["mix", "search", str(y)])  # proxies kept from the tests above, or trained now
+    assert r.exit_code == 0, r.output
+    assert "5 proxies; linear fit, leave-one-out R²" in r.stdout and "wrote " in r.stdout
+    # `corpus mix FILE` is still the mixture build: the proposed mixture.yaml, planned
+    r = CliRunner().invoke(main, ["mix", str(d / "search" / "mixture.yaml"), "--dry-run"])
+    assert r.exit_code == 0, r.output
+    assert "asked 200,000" in r.stdout
+    cfg = json.loads(y.read_text())
+    cfg["proxy"]["runs"] = 4
+    y.write_text(json.dumps(cfg))
+    r = CliRunner().invoke(main, ["mix", "search", str(y)])
+    assert r.exit_code == 1 and "proxy.runs: 4 proxies cannot fit the weights of 3 sources; give at least 5" in r.output
+    assert "Traceback" not in r.output
