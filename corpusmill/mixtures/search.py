@@ -124,6 +124,7 @@ def train_proxy(job: dict, i: int, weights: tuple) -> dict:
     p, folder = cfg.proxy, Path(cfg.output) / "proxies" / f"{i:04d}"
     names = [s.name for s in cfg.sources]
     t0 = time.time()
+    _claim(folder, weights)
     mcfg = MixtureConfig(tokenizer=cfg.tokenizer, output=str(folder / "mixture"), total_tokens=p.train_tokens,
                          seq_len=cfg.seq_len, seed=cfg.seed, normalize=True, validation=cfg.validation,
                          sources=[SourceSpec(name=n, path=job["encoded"][n], weight=max(w, MIN_WEIGHT))
@@ -144,6 +145,16 @@ def train_proxy(job: dict, i: int, weights: tuple) -> dict:
            "train_tokens": steps * p.global_batch_tokens, "seconds": round(time.time() - t0, 1)}
     atomic_write_text(folder / "result.json", json.dumps(row))
     return row
+
+
+def _claim(folder: Path, weights: tuple) -> None:
+    """The folder holds this proxy's work only: what a proxy of other weights left there (the prior or
+    the caps changed since) is removed, so its checkpoint is never resumed on other data."""
+    marker = folder / "weights.json"
+    if folder.exists() and (not marker.is_file() or json.loads(marker.read_text()) != list(weights)):
+        shutil.rmtree(folder)
+    if not marker.is_file():
+        atomic_write_text(marker, json.dumps(list(weights)))
 
 
 def _final_bpb(metrics: Path, step: int, sources: list[str]) -> dict[str, float]:

@@ -81,6 +81,14 @@ def test_search_resumes_fits_and_writes_a_mixture_that_loads(sources):
     again = run_search(load_search_config(search_yaml(d, 9)))
     after = {p.parent.name: p.stat().st_mtime_ns for p in (d / "search" / "proxies").glob("*/result.json")}
     assert len(after) == 9 and all(after[k] == t for k, t in results.items())  # the 5 kept, not retrained
+    # proxy 8 as a run of other weights left it (a changed prior), killed before its result: redone from scratch
+    stale = d / "search" / "proxies" / "0008"
+    (stale / "result.json").unlink()
+    (stale / "weights.json").write_text(json.dumps([0.2, 0.3, 0.5]))
+    again = run_search(load_search_config(search_yaml(d, 9)))
+    redone = {p.parent.name: p.stat().st_mtime_ns for p in (d / "search" / "proxies").glob("*/result.json")}
+    assert len(redone) == 9 and all(redone[k] == t for k, t in after.items() if k != "0008")
+    assert json.loads((stale / "weights.json").read_text()) != [0.2, 0.3, 0.5]
     rows = [json.loads(line) for line in (d / "search" / "results.jsonl").read_text().splitlines()]
     assert [r["proxy"] for r in rows] == list(range(9))
     caps = again["caps"]
