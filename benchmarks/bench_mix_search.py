@@ -1,8 +1,8 @@
 """`corpus mix search` pays: a search over 3 real sources (novels, Shakespeare, news) with tiny
 proxies, then the proposed weights against the uniform mixture and each single source, all trained at
 --scale times the proxies' token budget, over --seeds seeds (each seed: its own model init, data order
-and validation hold-out). Held-out bits per byte = the mean over the three sources' validation splits,
-the objective the search fitted. JSON lines: the search (proxies, R², proposal, seconds), each
+and validation hold-out). Held-out bits per byte = the mean over the --evaluate sources' validation
+splits (default all three), the objective the search fitted. JSON lines: the search (proxies, R², proposal, seconds), each
 contender per seed, and the summary with the ratios proposed / uniform and proposed / best single.
 
     PYTHONPATH=. python benchmarks/bench_mix_search.py [--runs 12] [--seeds 3] [--scale 4]
@@ -64,6 +64,8 @@ def main() -> None:
     ap.add_argument("--scale", type=int, default=4, help="the comparison runs train on this many times the proxy tokens")
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--num-cpus", type=int, default=2)
+    ap.add_argument("--evaluate", default="novels,shakespeare,news",
+                    help="the held-out set: these sources' validation splits (mean bits per byte)")
     args = ap.parse_args()
     data = shared_data()
     if not (data / "text" / "en" / "tinyshakespeare.txt").is_file():
@@ -89,12 +91,12 @@ def main() -> None:
                     {"name": "news", "path": str(work / "news"), "max_epochs": 4}],
         "proxy": {"runs": args.runs, "model": {"n_layer": 2, "n_head": 2, "d_model": 64},
                   "train_tokens": args.proxy_tokens, "global_batch_tokens": 2048, "micro_batch_size": 16,
-                  "lr": 3e-3, "eval_batches": 4}})
+                  "lr": 3e-3, "eval_batches": 4}, "evaluate": args.evaluate.split(",")})
     with ray_session(None, args.num_cpus) as cpus:
         t0 = time.time()
         found = run_search(cfg)
         search_s = time.time() - t0
-        emit({"bench": BENCH, "stage": "search", "proxies": found["proxies"], "fit": found["fit"],
+        emit({"bench": BENCH, "stage": "search", "evaluate": cfg.eval_sources, "proxies": found["proxies"], "fit": found["fit"],
               "r2_loo": round(found["r2_loo"], 4), "proposed": found["proposed"], "caps": found["caps"],
               "best_proxy_bpb": round(found["best_proxy"]["bpb"], 4), "seconds": round(search_s, 1),
               "proxy_tokens": args.proxy_tokens})

@@ -30,10 +30,11 @@ MIN_WEIGHT = 1e-9  # a source drawn at ~0 stays in the proxy's mixture (quota 0)
 
 
 def search_key(cfg: SearchConfig) -> dict:
-    """What decides a proxy's result besides its weights: a change here makes kept results stale."""
-    return cfg.model_dump(mode="json", include={"tokenizer", "sources", "proxy", "evaluate", "seq_len", "seed",
-                                                "validation"}) | {"proxy": cfg.proxy.model_dump(mode="json",
-                                                                                                exclude={"runs"})}
+    """What decides a proxy's result besides its weights: a change here makes kept results stale (caps,
+    prior and concentration only move the weights, and a proxy whose weights moved is trained again)."""
+    return {**cfg.model_dump(mode="json", include={"tokenizer", "evaluate", "seq_len", "seed", "validation"}),
+            "sources": [{"name": s.name, "path": s.path} for s in cfg.sources],
+            "proxy": cfg.proxy.model_dump(mode="json", exclude={"runs"})}
 
 
 def run_search(cfg: SearchConfig, *, fresh: bool = False, ray_address=None, num_cpus=None) -> dict:
@@ -84,7 +85,8 @@ def _check_or_reset(out: Path, cfg: SearchConfig, fresh: bool) -> None:
     elif earlier is not None and earlier != wanted and (out / "proxies").exists():
         raise ConfigError(f"{out} holds proxy runs of another search configuration (differs in: "
                           f"{', '.join(diff_keys(earlier, wanted)[:12])}); re-run with --fresh to discard them, "
-                          "or choose another output (proxy.runs, prior, concentration, fit and target may change)")
+                          "or choose another output (proxy.runs, max_epochs, prior, concentration, fit and target "
+                          "may change)")
     atomic_write_text(path, json.dumps(wanted, indent=1, sort_keys=True))
 
 
