@@ -64,6 +64,7 @@ def main() -> None:
     ap.add_argument("--scale", type=int, default=4, help="the comparison runs train on this many times the proxy tokens")
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--num-cpus", type=int, default=2)
+    ap.add_argument("--fresh", action="store_true", help="start over: delete --work first")
     ap.add_argument("--evaluate", default="novels,shakespeare,news",
                     help="the held-out set: these sources' validation splits (mean bits per byte)")
     args = ap.parse_args()
@@ -74,14 +75,15 @@ def main() -> None:
     from corpusmill.common.ray_session import ray_session
     from corpusmill.common.units import Tasks, run_units
     from corpusmill.console import QUIET, configure
-    from corpusmill.mixtures.search import run_search, train_proxy
-    from corpusmill.mixtures.search_spec import SearchConfig
+    from corpusmill.mix_search.search import run_search, train_proxy
+    from corpusmill.mix_search.spec import SearchConfig
 
     configure(QUIET)
     work = Path(args.work)
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    prepare(work, data)
+    if args.fresh or not (work / "tok" / "tokenizer.model").is_file():
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        prepare(work, data)  # else: the same data again, and the search resumes (finished proxies kept)
     names = ["novels", "shakespeare", "news"]
     cfg = SearchConfig.model_validate({
         "tokenizer": str(work / "tok"), "output": str(work / "search"), "seq_len": 128, "seed": 0,
@@ -99,6 +101,8 @@ def main() -> None:
         emit({"bench": BENCH, "stage": "search", "evaluate": cfg.eval_sources, "proxies": found["proxies"], "fit": found["fit"],
               "r2_loo": round(found["r2_loo"], 4), "proposed": found["proposed"], "caps": found["caps"],
               "best_proxy_bpb": round(found["best_proxy"]["bpb"], 4), "seconds": round(search_s, 1),
+              "proxy_seconds_sum": round(sum(json.loads(line)["seconds"] for line in
+                                             (work / "search" / "results.jsonl").read_text().splitlines()), 1),
               "proxy_tokens": args.proxy_tokens})
         contenders = {"proposed": [found["proposed"][n] for n in names], "uniform": [1 / 3] * 3,
                       **{f"only {n}": [float(n == m) for m in names] for n in names}}

@@ -140,8 +140,8 @@ def mix() -> None:
 def mix_search(config: str, fresh: bool, ray_address: str | None, num_cpus: int | None) -> None:
     """Weights by measurement: tiny proxy models on sampled weights, a fit of held-out bits per byte on
     the weights, and a mixture.yaml with the weights it predicts best. Re-running resumes."""
-    from corpusmill.mixtures.search import run_search
-    from corpusmill.mixtures.search_spec import load_search_config
+    from corpusmill.mix_search.search import run_search
+    from corpusmill.mix_search.spec import load_search_config
     from corpusmill.tokenizer.model import TokenizerError
 
     try:

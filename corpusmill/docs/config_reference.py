@@ -72,7 +72,7 @@ def reader_classes() -> list[tuple[str, type]]:
 
 def all_models() -> dict[str, list[tuple[str, type[BaseModel]]]]:
     """Config file -> [(YAML path prefix, root model)]: what the reference and the tests cover."""
-    from corpusmill.mixtures.search_spec import SearchConfig
+    from corpusmill.mix_search.spec import SearchConfig
     from corpusmill.mixtures.spec import MixtureConfig
     from corpusmill.pipeline.config import BuildConfig
     from corpusmill.tokenizer.settings import SpmSettings
@@ -164,7 +164,7 @@ def search_example(model) -> dict:
 
 def examples() -> dict[str, str]:
     """File -> generated example YAML (the tests validate each against its model)."""
-    from corpusmill.mixtures.search_spec import SearchConfig
+    from corpusmill.mix_search.spec import SearchConfig
     from corpusmill.mixtures.spec import MixtureConfig
     from corpusmill.trainer.config import TrainConfig
 
@@ -263,7 +263,7 @@ def tokenizer_flags() -> dict[str, tuple[str, str]]:
 
 
 def generate() -> str:
-    from corpusmill.mixtures.search_spec import SearchConfig
+    from corpusmill.mix_search.spec import SearchConfig
     from corpusmill.mixtures.spec import MixtureConfig
     from corpusmill.pipeline.config import BuildConfig
     from corpusmill.pipeline.registry import STAGE_GROUP
@@ -328,7 +328,7 @@ def generate() -> str:
         "`corpus mix mixture.yaml` (`corpusmill.mixtures.spec.MixtureConfig`, loaded by `load_mixture_config`).",
         "Relative paths are relative to the YAML file; weights must sum to 1 unless `normalize: true`."])
     out += _file_section("search", SearchConfig, ex["search"], [
-        "`corpus mix search search.yaml` (`corpusmill.mixtures.search_spec.SearchConfig`, loaded by",
+        "`corpus mix search search.yaml` (`corpusmill.mix_search.spec.SearchConfig`, loaded by",
         "`load_search_config`): proxy models on sampled weights, a fit, and a mixture.yaml with the proposal."])
     out += _file_section("train", TrainConfig, ex["train"], [
         "`corpus train train.yaml` (`corpusmill.trainer.config.TrainConfig`, loaded by `load_train_config`;",

@@ -54,7 +54,7 @@ def validate(kind: str, raw: dict) -> None:
 
         MixtureConfig.model_validate(raw)
     elif kind == "search":
-        from corpusmill.mixtures.search_spec import SearchConfig
+        from corpusmill.mix_search.spec import SearchConfig
 
         SearchConfig.model_validate(raw)
     elif kind == "train":

@@ -2,7 +2,7 @@
 once (OUT/_state/encoded/, reused by every proxy); weight vectors are drawn from a Dirichlet around
 the prior, within what max_epochs allows at the target's size; each draw becomes a small mixture
 (`build_mixture` over the encoded sources) and a tiny proxy model (`train`), one per CPU on Ray, scored
-by held-out bits per byte. A regression of bpb on the weights (search_fit.py) then proposes the weights.
+by held-out bits per byte. A regression of bpb on the weights (fit.py) then proposes the weights.
 
 Resumable: proxy i's weights are a function of (seed, i) alone, and its result.json is kept; a re-run
 (or one with a larger proxy.runs) trains only the proxies without one.
@@ -21,8 +21,8 @@ from corpusmill.common.config import ConfigError, diff_keys
 from corpusmill.common.files import atomic_write_text
 from corpusmill.common.lock import exclusive
 from corpusmill.console import log
-from corpusmill.mixtures import search_fit
-from corpusmill.mixtures.search_spec import SearchConfig
+from corpusmill.mix_search import fit as search_fit
+from corpusmill.mix_search.spec import SearchConfig
 from corpusmill.mixtures.spec import MixtureConfig, SourceSpec
 
 WEAK_FIT = 0.5  # leave-one-out R² below this: the proposal is flagged as untrustworthy
@@ -175,7 +175,7 @@ def _final_bpb(metrics: Path, step: int, sources: list[str]) -> dict[str, float]
 def write_outputs(cfg: SearchConfig, rows: list[dict], names: list[str], available: dict[str, int],
                   caps: np.ndarray, alpha: np.ndarray) -> dict:
     """results.jsonl, fit.json, fit.html (predicted vs measured) and mixture.yaml with the proposed weights."""
-    from corpusmill.mixtures.search_plot import write_plot
+    from corpusmill.mix_search.plot import write_plot
     from corpusmill.mixtures.spec import load_mixture_config
 
     out = Path(cfg.output)

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from conftest import shared
-from corpusmill.mixtures import search_fit
+from corpusmill.mix_search import fit as search_fit
 from corpusmill.mixtures.spec import load_mixture_config
 
 pytestmark = [pytest.mark.usefixtures("ray_local"), pytest.mark.slow]
@@ -70,8 +70,8 @@ def search_yaml(d, runs):
 
 
 def test_search_resumes_fits_and_writes_a_mixture_that_loads(sources):
-    from corpusmill.mixtures.search import run_search
-    from corpusmill.mixtures.search_spec import load_search_config
+    from corpusmill.mix_search.search import run_search
+    from corpusmill.mix_search.spec import load_search_config
 
     d = sources
     first = run_search(load_search_config(search_yaml(d, 5)))
@@ -113,8 +113,8 @@ def test_search_resumes_fits_and_writes_a_mixture_that_loads(sources):
 
 
 def test_search_refuses_kept_runs_of_another_config(sources):
-    from corpusmill.mixtures.search import run_search
-    from corpusmill.mixtures.search_spec import load_search_config
+    from corpusmill.mix_search.search import run_search
+    from corpusmill.mix_search.spec import load_search_config
     from corpusmill.pipeline.config import ConfigError
 
     path = search_yaml(sources, 5)
