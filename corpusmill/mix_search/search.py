@@ -47,23 +47,36 @@ def run_search(cfg: SearchConfig, *, fresh: bool = False, ray_address=None, num_
     out = Path(cfg.output)
     base = _encoding_config(cfg)
     refs = source_refs(base)  # refuses unfinished or empty builds before anything is touched
-    with exclusive(out, "mixture search"):
+    with exclusive(out, "mixture search"), ray_session(ray_address, num_cpus) as cpus:
+        gpus = proxy_gpus(cfg)  # before anything is reset
         _check_or_reset(out, cfg, fresh)
-        with ray_session(ray_address, num_cpus) as cpus:
-            folders = encode_sources(base, tok, out / "_state", refs, ray_address, num_cpus)
-            available = {n: EncodedSource(f, n, tok.sha256, base).train_tokens for n, f in folders.items()}
-            names = [s.name for s in cfg.sources]
-            caps = weight_caps(cfg, available)
-            alpha = _alpha(cfg)
-            units = [(i, tuple(proxy_weights(cfg.seed, i, alpha, caps))) for i in range(cfg.proxy.runs)]
-            job = {"cfg": cfg.model_dump(mode="json"), "encoded": {n: str(f) for n, f in folders.items()}}
-            log.info("mix search: %d proxies of %s tokens on %d CPU(s) in %s", len(units),
-                     f"{cfg.proxy.train_tokens:,}", cpus, out)
-            rows = [r for _, r in run_units(units, Tasks(train_proxy, (job,)), window=cpus, label="mix search",
-                                            finished=lambda i, w: finished_proxy(out, i, w), unit_name="proxies",
-                                            note=lambda r: f"bpb {r['bpb']:.4f}")]
+        folders = encode_sources(base, tok, out / "_state", refs, ray_address, num_cpus)
+        available = {n: EncodedSource(f, n, tok.sha256, base).train_tokens for n, f in folders.items()}
+        names = [s.name for s in cfg.sources]
+        caps = weight_caps(cfg, available)
+        alpha = _alpha(cfg)
+        units = [(i, tuple(proxy_weights(cfg.seed, i, alpha, caps))) for i in range(cfg.proxy.runs)]
+        job = {"cfg": cfg.model_dump(mode="json"), "encoded": {n: str(f) for n, f in folders.items()}}
+        log.info("mix search: %d proxies of %s tokens, %d at a time (%s) in %s", len(units),
+                 f"{cfg.proxy.train_tokens:,}", gpus or cpus, "one per GPU" if gpus else "one per CPU", out)
+        submit = Tasks(train_proxy, (job,), num_gpus=1 if gpus else 0)
+        rows = [r for _, r in run_units(units, submit, window=gpus or cpus, label="mix search",
+                                        finished=lambda i, w: finished_proxy(out, i, w), unit_name="proxies",
+                                        note=lambda r: f"bpb {r['bpb']:.4f}")]
     rows.sort(key=lambda r: r["proxy"])
     return write_outputs(cfg, rows, names, available, caps, alpha)
+
+
+def proxy_gpus(cfg: SearchConfig) -> int:
+    """GPUs the proxies run on, one each (0: on CPUs); cuda asked for on a cluster without one fails."""
+    import ray
+
+    if cfg.proxy.device == "cpu":
+        return 0
+    gpus = int(ray.cluster_resources().get("GPU", 0))
+    if not gpus:
+        raise ConfigError("proxy.device: cuda, but the Ray cluster has no GPU; use device: cpu (one proxy per CPU)")
+    return gpus
 
 
 def _encoding_config(cfg: SearchConfig) -> MixtureConfig:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 
@@ -27,7 +28,8 @@ class ProxySpec(Strict):
     micro_batch_size: int = Field(8, ge=1, description="Sequences per forward pass.")
     lr: float = Field(3e-3, gt=0, description="Peak learning rate (warmup a tenth of the steps, then cosine).")
     eval_batches: int = Field(8, ge=1, description="Micro batches of each evaluation source's validation windows.")
-    device: str = Field("cpu", description="cpu (one proxy per CPU) or auto / cuda.")
+    device: Literal["cpu", "cuda"] = Field("cpu", description="cpu: one proxy per CPU; cuda: one proxy per GPU "
+                                          "(Ray gives each its own).")
 
 
 class TargetSpec(Strict):

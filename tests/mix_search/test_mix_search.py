@@ -124,6 +124,10 @@ def test_search_refuses_kept_runs_of_another_config(sources):
         run_search(load_search_config(path))
     with pytest.raises(ConfigError, match="another search configuration.*proxy.lr"):
         run_search(cfg)
+    cfg.proxy.lr, cfg.proxy.device = load_search_config(path).proxy.lr, "cuda"
+    with pytest.raises(ConfigError, match="proxy.device: cuda, but the Ray cluster has no GPU"):
+        run_search(cfg)  # refused before the kept runs are looked at
+    assert len(list((sources / "search" / "proxies").glob("*/result.json"))) >= 5
 
 
 def test_cli_search_resumes_and_mix_still_builds(sources):
