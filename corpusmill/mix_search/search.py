@@ -22,17 +22,20 @@ from corpusmill.common.files import atomic_write_text
 from corpusmill.common.lock import exclusive
 from corpusmill.console import log
 from corpusmill.mix_search import fit as search_fit
+from corpusmill.mix_search.heldout import encode_files, files_bpb
 from corpusmill.mix_search.spec import SearchConfig
 from corpusmill.mixtures.spec import MixtureConfig, SourceSpec
 
 WEAK_FIT = 0.5  # leave-one-out R² below this: the proposal is flagged as untrustworthy
+FILES = "evaluate_files"  # the text files' entry beside the sources' in bpb_per_source
 MIN_WEIGHT = 1e-9  # a source drawn at ~0 stays in the proxy's mixture (quota 0) so its validation split is written
 
 
 def search_key(cfg: SearchConfig) -> dict:
     """What decides a proxy's result besides its weights: a change here makes kept results stale (caps,
     prior and concentration only move the weights, and a proxy whose weights moved is trained again)."""
-    return {**cfg.model_dump(mode="json", include={"tokenizer", "evaluate", "seq_len", "seed", "validation"}),
+    return {**cfg.model_dump(mode="json", include={"tokenizer", "evaluate", "evaluate_files",
+                                                    "evaluate_tokens", "seq_len", "seed", "validation"}),
             "sources": [{"name": s.name, "path": s.path} for s in cfg.sources],
             "proxy": cfg.proxy.model_dump(mode="json", exclude={"runs"})}
 
@@ -56,7 +59,9 @@ def run_search(cfg: SearchConfig, *, fresh: bool = False, ray_address=None, num_
         caps = weight_caps(cfg, available)
         alpha = _alpha(cfg)
         units = [(i, tuple(proxy_weights(cfg.seed, i, alpha, caps))) for i in range(cfg.proxy.runs)]
-        job = {"cfg": cfg.model_dump(mode="json"), "encoded": {n: str(f) for n, f in folders.items()}}
+        job = {"cfg": cfg.model_dump(mode="json"), "encoded": {n: str(f) for n, f in folders.items()},
+               "heldout": encode_files(cfg.evaluate_files, tok, out / "_state" / "heldout.npy", cfg.evaluate_tokens)
+               if cfg.evaluate_files else None}
         log.info("mix search: %d proxies of %s tokens, %d at a time (%s) in %s", len(units),
                  f"{cfg.proxy.train_tokens:,}", gpus or cpus, "one per GPU" if gpus else "one per CPU", out)
         submit = Tasks(train_proxy, (job,), num_gpus=1 if gpus else 0)
@@ -154,6 +159,8 @@ def train_proxy(job: dict, i: int, weights: tuple) -> dict:
                                        progress=False, tensorboard=False))
     result = train(tcfg)
     per_source = _final_bpb(folder / "run" / "metrics.jsonl", steps, cfg.eval_sources)
+    if job["heldout"]:
+        per_source[FILES] = files_bpb(folder / "run", job["heldout"], cfg.seq_len, p.device)
     row = {"proxy": i, "weights": dict(zip(names, weights)), "bpb": float(np.mean(list(per_source.values()))),
            "bpb_per_source": per_source, "val_loss": result["val_loss"], "train_loss": result["last_loss"],
            "realised_shares": {n: s["realised_share"] for n, s in manifest["sources"].items()},
@@ -211,7 +218,7 @@ def write_outputs(cfg: SearchConfig, rows: list[dict], names: list[str], availab
                           "prior": float(search_fit.predict(coef, prior, f["kind"])[0])},
         "best_proxy": {"proxy": best["proxy"], "weights": best["weights"], "bpb": best["bpb"]},
         "caps": {n: None if np.isinf(c) else float(c) for n, c in zip(names, caps)},
-        "available_train_tokens": available, "evaluate": cfg.eval_sources,
+        "available_train_tokens": available, "evaluate": cfg.eval_sources + ([FILES] if cfg.evaluate_files else []),
         "proxy_train_tokens": cfg.proxy.train_tokens, "target_total_tokens": cfg.target.total_tokens,
     }
     atomic_write_text(out / "fit.json", json.dumps({**summary, "loo_predictions": f["loo_predictions"]}, indent=1))

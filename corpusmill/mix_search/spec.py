@@ -47,6 +47,10 @@ class SearchConfig(Strict):
     proxy: ProxySpec = Field(default_factory=ProxySpec, description="The tiny models trained on sampled weights.")
     evaluate: list[str] | None = Field(None, description="Sources whose validation split is the held-out set "
                                        "(mean bits per byte over them); default: all sources.")
+    evaluate_files: list[str] = Field(default_factory=list, description="Plain UTF-8 text files as (part of) the "
+                                      "held-out set, scored on each proxy's final model; with them, `evaluate` "
+                                      "defaults to none of the sources.")
+    evaluate_tokens: int = Field(200_000, gt=0, description="At most this many tokens of evaluate_files are scored.")
     prior: dict[str, float] | None = Field(None, description="Centre of the Dirichlet the weights are drawn from "
                                            "(default: uniform); scaled to sum to 1.")
     concentration: float | None = Field(None, gt=0, description="Dirichlet alpha = concentration x prior; small: "
@@ -70,6 +74,8 @@ class SearchConfig(Strict):
         if self.prior is not None:
             if set(self.prior) != set(names) or any(w <= 0 for w in self.prior.values()):
                 raise ValueError(f"prior: give every source a weight > 0 (sources: {names})")
+        if self.evaluate == [] and not self.evaluate_files:
+            raise ValueError("evaluate: [] leaves no held-out set; name sources or give evaluate_files")
         if self.proxy.runs < len(names) + 2:  # the smallest fit (linear) needs two runs more than its terms
             raise ValueError(f"proxy.runs: {self.proxy.runs} proxies cannot fit the weights of {len(names)} "
                              f"sources; give at least {len(names) + 2} (RegMix-style searches use tens to hundreds)")
@@ -79,7 +85,9 @@ class SearchConfig(Strict):
 
     @property
     def eval_sources(self) -> list[str]:
-        return self.evaluate or [s.name for s in self.sources]
+        if self.evaluate is not None:
+            return self.evaluate
+        return [] if self.evaluate_files else [s.name for s in self.sources]
 
     def prior_weights(self) -> dict[str, float]:
         p = self.prior or {s.name: 1.0 for s in self.sources}
@@ -93,6 +101,10 @@ def load_search_config(path: str | Path) -> SearchConfig:
     base = path.parent.resolve()
     cfg.output = resolve_path(cfg.output, base)
     cfg.tokenizer = resolve_path(cfg.tokenizer, base)
+    cfg.evaluate_files = [resolve_path(f, base) for f in cfg.evaluate_files]
+    for f in cfg.evaluate_files:
+        if not Path(f).is_file():
+            raise ConfigError(f"{path}: evaluate_files: {f} is not a file")
     for s in cfg.sources:
         s.path = resolve_path(s.path, base)
         if "://" not in s.path and not Path(s.path).exists():

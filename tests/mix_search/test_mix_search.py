@@ -150,3 +150,36 @@ def test_cli_search_resumes_and_mix_still_builds(sources):
     r = CliRunner().invoke(main, ["mix", "search", str(y)])
     assert r.exit_code == 1 and "proxy.runs: 4 proxies cannot fit the weights of 3 sources; give at least 5" in r.output
     assert "Traceback" not in r.output
+
+
+def test_text_files_as_the_held_out_set(sources, tmp_path):
+    """evaluate_files scores a proxy's final model on plain text: on news text, the proxy trained on the
+    most news scores better than the one trained on the least, and near the bpb the trainer logged
+    for the news validation split (same model, same kind of text, other windows)."""
+    from corpusmill.mix_search.heldout import encode_files, files_bpb
+    from corpusmill.mix_search.spec import load_search_config
+    from corpusmill.tokenizer.model import load_tokenizer
+
+    d = sources
+    if not (d / "search" / "results.jsonl").is_file():
+        from corpusmill.mix_search.search import run_search
+
+        run_search(load_search_config(search_yaml(d, 5)))
+    rows = [json.loads(line) for line in (d / "search" / "results.jsonl").read_text().splitlines()]
+    news = tmp_path / "news.txt"
+    news.write_text("\n".join(n for n in shared("text", "en", "lee_news_background.cor").read_text().splitlines()[200:260]))
+    held = encode_files([str(news)], load_tokenizer(d / "tok"), tmp_path / "held.npy", 20_000)
+    most = max(rows, key=lambda r: r["weights"]["news"])
+    least = min(rows, key=lambda r: r["weights"]["news"])
+    bpb = {r["proxy"]: files_bpb(d / "search" / "proxies" / f"{r['proxy']:04d}" / "run", held, 64, "cpu")
+           for r in (most, least)}
+    assert bpb[most["proxy"]] < bpb[least["proxy"]]
+    assert bpb[most["proxy"]] == pytest.approx(most["bpb_per_source"]["news"], rel=0.1)
+    cfg = json.loads(search_yaml(d, 5).read_text())
+    (d / "files.yaml").write_text(json.dumps({**cfg, "evaluate_files": [str(news)]}))
+    assert load_search_config(d / "files.yaml").eval_sources == []  # files given: no source by default
+    (d / "bad.yaml").write_text(json.dumps({**cfg, "evaluate_files": ["missing.txt"]}))
+    from corpusmill.pipeline.config import ConfigError
+
+    with pytest.raises(ConfigError, match="evaluate_files: .*missing.txt is not a file"):
+        load_search_config(d / "bad.yaml")
