@@ -159,7 +159,7 @@ def train_proxy(job: dict, i: int, weights: tuple) -> dict:
                                        progress=False, tensorboard=False))
     result = train(tcfg)
     per_source = _final_bpb(folder / "run" / "metrics.jsonl", steps, cfg.eval_sources)
-    if job["heldout"]:
+    if job.get("heldout"):  # text files in the held-out set
         per_source[FILES] = files_bpb(folder / "run", job["heldout"], cfg.seq_len, p.device)
     row = {"proxy": i, "weights": dict(zip(names, weights)), "bpb": float(np.mean(list(per_source.values()))),
            "bpb_per_source": per_source, "val_loss": result["val_loss"], "train_loss": result["last_loss"],
