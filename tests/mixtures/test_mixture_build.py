@@ -1,33 +1,18 @@
 """`corpus mix` on real text: three sources, realised shares, epochs, a disjoint validation
 split, same bytes for the same config, and resume after losing the shards."""
-import hashlib
 import json
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from conftest import shared
+from mixture_fixtures import chunks, shard_bytes, write_docs, write_yaml
 from corpusmill.mixtures.build import build_mixture
 from corpusmill.mixtures.sampler import PackedSampler, TokenStream
 from corpusmill.mixtures.spec import load_mixture_config
 from corpusmill.pipeline.config import ConfigError
 
 pytestmark = [pytest.mark.usefixtures("ray_local"), pytest.mark.slow]
-
-
-def write_docs(folder, name, texts):
-    folder.mkdir(parents=True)
-    for k in range(2):  # two parts, like a build output
-        rows = list(range(k, len(texts), 2))
-        pq.write_table(pa.table({"id": [f"{name}-{i}" for i in rows], "text": [texts[i] for i in rows],
-                                 "source": [name] * len(rows), "lang": [None] * len(rows)}),
-                       folder / f"part-{k}.parquet")
-
-
-def chunks(text, size):
-    return [text[i:i + size] for i in range(0, len(text), size) if text[i:i + size].strip()]
 
 
 @pytest.fixture(scope="module")
@@ -49,21 +34,6 @@ def setup(tmp_path_factory):
                                    model_type="bpe", byte_fallback=True, character_coverage=0.98,
                                    unk_id=0, bos_id=1, eos_id=2, pad_id=3, minloglevel=2)
     return d
-
-
-def write_yaml(d, output, **over):
-    cfg = {"tokenizer": "tok", "output": output, "total_tokens": 400_000, "seq_len": 128, "seed": 1,
-           "validation": {"fraction": 0.05}, "shard_tokens": 150_000,
-           "sources": [{"name": "books", "path": "books", "weight": 0.5, "max_epochs": 1},
-                       {"name": "news", "path": "news", "weight": 0.3, "max_epochs": 8},
-                       {"name": "zh", "path": "zh", "weight": 0.2, "max_epochs": 2}], **over}
-    y = d / f"{output}.yaml"
-    y.write_text(json.dumps(cfg))  # YAML is a superset of JSON
-    return y
-
-
-def shard_bytes(folder):
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("*.arrow"))}
 
 
 def test_mixture_shares_epochs_validation_determinism_and_resume(setup):
