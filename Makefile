@@ -35,9 +35,9 @@ demo: setup
 	@echo "outputs under examples/quickstart/: out/ (documents, removed, stats.json, report.html), tok/ (tokenizer), mix/ (token shards, manifest.json), export/nanogpt/ (train.bin, val.bin, meta.pkl for nanoGPT), runs/tiny/ (checkpoints, metrics.jsonl, tb/), hf/ (the model for transformers)"
 
 test: setup
-	# tests/test_report.py opens report.html in headless Chromium (Debian's package; skipped where absent).
+	# tests/report/test_report.py opens report.html in headless Chromium (Debian's package; skipped where absent).
 	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
-		|| echo "chromium could not be installed (offline? not root?): the browser check in tests/test_report.py will skip"
+		|| echo "chromium could not be installed (offline? not root?): the browser check in tests/report/test_report.py will skip"
 	$(BIN)/python -m pytest -q
 
 test-fast: setup

@@ -10,7 +10,7 @@ Corpora (../shared/data, none of it meant to be removed):
 Every rule runs through the `sensitive` stage itself. Prints JSON lines: per corpus and rule, the
 documents removed and their share, and the ratio to C4's removals; per corpus, the words behind
 C4's removals. There is no real adult or spam text in ../shared/data, so these are false-positive
-rates only; tests/test_sensitive.py checks that the default still removes word-dense text.
+rates only; tests/stages/test_sensitive.py checks that the default still removes word-dense text.
 Run alone: .venv/bin/python benchmarks/bench_badwords.py
 """
 from __future__ import annotations

@@ -115,14 +115,53 @@ def quality_train(positive, negative, output, unit, valid_fraction, epoch, word_
                                                 "hq_precision", "hq_recall")}))
 
 
-@main.command()
+class _Mix(click.Group):
+    """`corpus mix mixture.yaml` builds a mixture (the `build` subcommand, implied); `corpus mix search
+    search.yaml` looks for its weights."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["build", *args]
+        return super().parse_args(ctx, args)
+
+
+@main.group(cls=_Mix)
+def mix() -> None:
+    """Mixtures: `corpus mix mixture.yaml` writes one (same as `corpus mix build`); `corpus mix search
+    search.yaml` finds its weights with proxy models."""
+
+
+@mix.command("search")
+@click.argument("config", type=click.Path(dir_okay=False))
+@click.option("--fresh", is_flag=True, help="Discard the proxy runs of another search config (the encoded sources stay).")
+@click.option("--ray-address", default=None, help="Existing Ray cluster (default: an embedded local Ray).")
+@click.option("--num-cpus", type=click.IntRange(min=1), default=None, help="CPUs (proxies trained at once).")
+@verbosity_options
+def mix_search(config: str, fresh: bool, ray_address: str | None, num_cpus: int | None) -> None:
+    """Weights by measurement: tiny proxy models on sampled weights, a fit of held-out bits per byte on
+    the weights, and a mixture.yaml with the weights it predicts best. Re-running resumes."""
+    from corpusmill.mix_search.search import run_search
+    from corpusmill.mix_search.spec import load_search_config
+    from corpusmill.tokenizer.model import TokenizerError
+
+    try:
+        result = run_search(load_search_config(config), fresh=fresh, ray_address=ray_address, num_cpus=num_cpus)
+    except (ConfigError, TokenizerError) as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"{result['proxies']} proxies; {result['fit']} fit, leave-one-out R² {result['r2_loo']:.3f}; "
+               f"best proxy bpb {result['best_proxy']['bpb']:.4f}; proposed "
+               + ", ".join(f"{n} {w:.3f}" for n, w in result["proposed"].items())
+               + f" (predicted bpb {result['predicted_bpb']['proposed']:.4f}); wrote {result['mixture_yaml']}")
+
+
+@mix.command("build")
 @click.argument("config", type=click.Path(dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Print the plan; write nothing. Sources not encoded yet are estimated from a sample.")
 @click.option("--fresh", is_flag=True, help="Replace a mixture made with another config (the encoded cache stays).")
 @click.option("--ray-address", default=None, help="Existing Ray cluster (default: an embedded local Ray).")
 @click.option("--num-cpus", type=click.IntRange(min=1), default=None, help="CPUs (workers) to use.")
 @verbosity_options
-def mix(config: str, dry_run: bool, fresh: bool, ray_address: str | None, num_cpus: int | None) -> None:
+def mix_build(config: str, dry_run: bool, fresh: bool, ray_address: str | None, num_cpus: int | None) -> None:
     """A weighted mixture -> Arrow token shards (train/validation) + manifest.json."""
     from corpusmill.mixtures.build import build_mixture
     from corpusmill.mixtures.plan import SourcePlan, format_plan
@@ -135,12 +174,21 @@ def mix(config: str, dry_run: bool, fresh: bool, ray_address: str | None, num_cp
     except (ConfigError, TokenizerError) as e:
         raise click.ClickException(str(e)) from None
     if dry_run:
+        for k, phase in enumerate(result.get("phases") or []):
+            spec = cfg.phases[k]
+            click.echo(f"phase {k} (until {spec.until:g} of total_tokens):")
+            click.echo(format_plan([SourcePlan(**p) for p in phase], sum(p["quota_tokens"] for p in phase)))
+        if result.get("phases"):
+            click.echo("all phases:")
         click.echo(format_plan([SourcePlan(**p) for p in result["plan"]], cfg.total_tokens))
         for name, e in result["estimated"].items():
             click.echo(f"{name}: not encoded yet; available tokens estimated: {e['bytes']:,} bytes of text x "
                        f"{e['tokens_per_byte']} tokens/byte (measured on {e['sample_bytes']:,} bytes), "
                        f"{e['documents']:,} documents")
         return
+    for k, ph in enumerate(result.get("phases") or []):
+        click.echo(f"phase {k} (until {ph['until']:g}): {ph['tokens']:,} tokens, realised "
+                   + ", ".join(f"{n} {sh:.4f} (weight {ph['weights'].get(n, 0):.3f})" for n, sh in ph["realised_shares"].items()))
     for name, s in result["sources"].items():
         click.echo(f"{name}: weight {s['weight']:.3f} realised {s['realised_share']:.4f} epochs {s['epochs']:.2f} "
                    f"train {s['train'].get('tokens', 0):,} tokens, validation {s['validation'].get('tokens', 0):,}")
@@ -235,6 +283,21 @@ def inspect(out, removed, reason, source, lang, ids, where, n, seed, full, max_c
     console = Console(soft_wrap=False)
     show.render(console, found, full, max_chars)
     console.print(show.summary(found, what, seed), style="dim", markup=False, highlight=False)
+
+
+@main.command()
+@click.argument("out", type=click.Path(file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="The summary as JSON.")
+def contamination(out: str, as_json: bool) -> None:
+    """Evaluation-set contamination found by the decontaminate stage in a build: per reference set, the
+    index (n-grams, kind, memory, false-positive rate) and the documents and n-grams matched."""
+    from corpusmill.report.contamination import contamination as summary, format_table
+
+    try:
+        found = summary(out)
+    except ConfigError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(json.dumps(found, indent=1) if as_json else format_table(found))
 
 
 @main.command()

@@ -70,7 +70,7 @@ def test_mix_killed_at_each_point_resumes_to_identical_shards(tmp_path):
     import sentencepiece as spm
 
     from conftest import shared
-    from test_mixture_build import chunks, shard_bytes, write_docs, write_yaml
+    from mixture_fixtures import chunks, shard_bytes, write_docs, write_yaml
 
     d = tmp_path
     books = "".join(p.read_text(encoding="utf-8", errors="replace")

@@ -167,7 +167,7 @@ def test_rebuilt_source_is_encoded_again_and_mix_refuses_another_config(tmp_path
 
     from corpusmill.mixtures.build import build_mixture
     from corpusmill.mixtures.spec import load_mixture_config
-    from test_mixture_build import shard_bytes
+    from mixture_fixtures import shard_bytes
 
     long, short = texts(60, seed=5, words=120), texts(60, seed=6, words=20)
     jsonl(tmp_path / "in" / "a.jsonl", long + short)

@@ -19,7 +19,7 @@ FLOORS = [  # (floor, module prefixes)
     (2, ["tokenizer"]),
     (3, ["mixtures"]),
     (4, ["trainer"]),
-    (5, ["report", "inspection", "cli", "docs", "__main__"]),
+    (5, ["report", "inspection", "mix_search", "cli", "docs", "__main__"]),
 ]
 
 

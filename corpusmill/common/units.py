@@ -18,10 +18,11 @@ from corpusmill.faults import kill_point
 
 
 class Tasks:
-    """Submits fn(*shared, *unit) as a one-CPU Ray task; shared values go to the object store once."""
+    """Submits fn(*shared, *unit) as a one-CPU Ray task (num_gpus: also that many GPUs, which Ray
+    assigns through CUDA_VISIBLE_DEVICES); shared values go to the object store once."""
 
-    def __init__(self, fn: Callable, shared: tuple = (), force_cancel: bool = False):
-        self.remote = ray.remote(num_cpus=1)(fn)
+    def __init__(self, fn: Callable, shared: tuple = (), force_cancel: bool = False, num_gpus: int = 0):
+        self.remote = ray.remote(num_cpus=1, num_gpus=num_gpus)(fn)
         self.shared = tuple(ray.put(v) if _shareable(v) else v for v in shared)
         self.force_cancel = force_cancel  # kill a cancelled unit's worker (units that only write files)
 

@@ -5,7 +5,7 @@
 
 Stages are found through the `corpusmill.stages` entry points (pipeline.registry), so a stage
 added by a package shows up without touching this file. The output depends only on the models
-(no dates, no machine paths), so tests/test_docs.py can compare it with the committed file.
+(no dates, no machine paths), so tests/docs/test_docs.py can compare it with the committed file.
 """
 from __future__ import annotations
 
@@ -29,13 +29,17 @@ REGENERATE = "python -m corpusmill.docs.config_reference --write"
 # placeholder by type; every other key shows its default).
 EXAMPLE_VALUES: dict[str, dict[str, Any]] = {
     "build": {"inputs[].name": "web", "inputs[].path": "dumps/*.warc.gz", "output": "out/web"},
-    "stages": {"stages[].classifier.model": "q.bin"},
+    "stages": {"stages[].classifier.model": "q.bin", "stages[].decontaminate.references[].name": "mmlu",
+               "stages[].decontaminate.references[].path": "evals/mmlu/*.jsonl"},
     "mixture": {"tokenizer": "tok/tokenizer.model", "output": "mix/v1", "total_tokens": 50_000_000,
                 "sources[].name": "web", "sources[].path": "out/web", "sources[].weight": 1.0},
     "train": {"data": "mix/v1", "output": "runs/tiny"},
+    "search": {"tokenizer": "tok/tokenizer.model", "output": "search/v1", "target.total_tokens": 50_000_000,
+               "sources[].name": "web", "sources[].path": "out/web"},
 }
 # Usual order of the built-in stages in a build.yaml; other stages go before the global ones.
-STAGE_ORDER = ["extract", "normalize", "length", "langid", "quality", "classifier", "sensitive", "dedup"]
+STAGE_ORDER = ["extract", "normalize", "length", "langid", "quality", "classifier", "sensitive", "decontaminate",
+               "dedup"]
 
 
 # ---------------------------------------------------------------- the models, found at run time
@@ -70,6 +74,7 @@ def reader_classes() -> list[tuple[str, type]]:
 
 def all_models() -> dict[str, list[tuple[str, type[BaseModel]]]]:
     """Config file -> [(YAML path prefix, root model)]: what the reference and the tests cover."""
+    from corpusmill.mix_search.spec import SearchConfig
     from corpusmill.mixtures.spec import MixtureConfig
     from corpusmill.pipeline.config import BuildConfig
     from corpusmill.tokenizer.settings import SpmSettings
@@ -80,6 +85,7 @@ def all_models() -> dict[str, list[tuple[str, type[BaseModel]]]]:
         "readers": [(f"inputs[].options.{f}", cls.Options) for f, cls in reader_classes()],
         "stages": [(f"stages[].{n}", cls.Options) for n, cls in stage_classes()],
         "mixture": [("", MixtureConfig)],
+        "search": [("", SearchConfig)],
         "train": [("", TrainConfig)],
         "tokenizer": [("", SpmSettings)],
     }
@@ -151,13 +157,22 @@ def build_example() -> str:
     return block_yaml(obj)
 
 
+def search_example(model) -> dict:
+    """A search weighs at least two sources: the generated one plus a second, capped."""
+    obj = example_object(model, values=EXAMPLE_VALUES["search"])
+    obj["sources"] = [*obj["sources"], {"name": "books", "path": "out/books", "max_epochs": 4}]
+    return obj
+
+
 def examples() -> dict[str, str]:
     """File -> generated example YAML (the tests validate each against its model)."""
+    from corpusmill.mix_search.spec import SearchConfig
     from corpusmill.mixtures.spec import MixtureConfig
     from corpusmill.trainer.config import TrainConfig
 
     return {"build": build_example(),
             "mixture": block_yaml(example_object(MixtureConfig, values=EXAMPLE_VALUES["mixture"])),
+            "search": block_yaml(search_example(SearchConfig)),
             "train": block_yaml(example_object(TrainConfig, values=EXAMPLE_VALUES["train"]))}
 
 
@@ -250,6 +265,7 @@ def tokenizer_flags() -> dict[str, tuple[str, str]]:
 
 
 def generate() -> str:
+    from corpusmill.mix_search.spec import SearchConfig
     from corpusmill.mixtures.spec import MixtureConfig
     from corpusmill.pipeline.config import BuildConfig
     from corpusmill.pipeline.registry import STAGE_GROUP
@@ -261,7 +277,7 @@ def generate() -> str:
         "# Configuration reference",
         "",
         "<!-- Generated from the pydantic models by corpusmill/docs/config_reference.py; do not edit by hand.",
-        f"     Regenerate: {REGENERATE}   (tests/test_docs.py checks it is current) -->",
+        f"     Regenerate: {REGENERATE}   (tests/docs/test_docs.py checks it is current) -->",
         "",
         "Every key of `build.yaml`, of each stage's options, of `mixture.yaml` and of `train.yaml`, and the",
         "tokenizer's training settings, as the code validates them. Unknown keys are errors in every file.",
@@ -278,7 +294,7 @@ def generate() -> str:
     ]
     stages = stage_classes()
     out += [f"    - [{n}](#{anchor('stage', n)})" for n, _ in stages]
-    out += ["- [mixture.yaml](#mixture-yaml)", "- [train.yaml](#train-yaml)",
+    out += ["- [mixture.yaml](#mixture-yaml)", "- [search.yaml](#search-yaml)", "- [train.yaml](#train-yaml)",
             "- [Tokenizer settings](#tokenizer-settings)", ""]
 
     out += _file_section("build", BuildConfig, ex["build"], [
@@ -313,6 +329,9 @@ def generate() -> str:
     out += _file_section("mixture", MixtureConfig, ex["mixture"], [
         "`corpus mix mixture.yaml` (`corpusmill.mixtures.spec.MixtureConfig`, loaded by `load_mixture_config`).",
         "Relative paths are relative to the YAML file; weights must sum to 1 unless `normalize: true`."])
+    out += _file_section("search", SearchConfig, ex["search"], [
+        "`corpus mix search search.yaml` (`corpusmill.mix_search.spec.SearchConfig`, loaded by",
+        "`load_search_config`): proxy models on sampled weights, a fit, and a mixture.yaml with the proposal."])
     out += _file_section("train", TrainConfig, ex["train"], [
         "`corpus train train.yaml` (`corpusmill.trainer.config.TrainConfig`, loaded by `load_train_config`;",
         "under torchrun the same file). Relative paths are relative to the YAML file."])

@@ -1,6 +1,6 @@
 """Reading pydantic config models for the docs: every key with its YAML path, a readable type
 (`int >= 1`, `float in (0, 1] | null`, `list[str]`, literals listed), its default and nested models.
-Used by corpusmill.docs.config_reference and tests/test_docs.py."""
+Used by corpusmill.docs.config_reference and tests/docs/test_docs.py."""
 from __future__ import annotations
 
 import inspect

@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 from corpusmill.console import log, task
 from corpusmill.faults import kill_point
 from corpusmill.mixtures.interleave import interleave, window_shuffle
-from corpusmill.mixtures.plan import SourcePlan, plan_quotas
+from corpusmill.mixtures.plan import SourcePlan, combined, plan_phases, plan_quotas
 from corpusmill.mixtures.shards import ShardMeta, ShardWriter
 from corpusmill.mixtures.spec import MixtureConfig
 from corpusmill.common import artifact
@@ -83,6 +83,20 @@ class EncodedSource:
         take[order[:k]] = self.lengths[order[:k]]
         take[order[k]] = min(int(self.lengths[order[k]]), tokens_needed - (int(cum[k - 1]) if k else 0))
         return take
+
+    def spans(self, start: int, end: int):
+        """For a curriculum: the train documents at tokens [start, end) of the source read in key order
+        over and over (epochs back to back), as (epoch, row mask) per epoch touched; a document belongs
+        to the span its first token falls in, so consecutive spans never share or skip one."""
+        train = np.flatnonzero(~self.is_val)
+        order = train[np.argsort(self.order_key[train], kind="stable")]
+        starts = np.cumsum(self.lengths[order]) - self.lengths[order]
+        total = self.train_tokens
+        for epoch in range(start // total, -(-end // total)):
+            lo, hi = max(start - epoch * total, 0), min(end - epoch * total, total)
+            mask = np.zeros(len(self.lengths), dtype=bool)
+            mask[order[(starts >= lo) & (starts < hi)]] = True
+            yield epoch, mask
 
     def iter_docs(self):
         """(row, tokens) in file order."""
@@ -191,9 +205,10 @@ def _dry_run(cfg: MixtureConfig, tok, refs: dict, out: Path) -> dict:
             frac = cfg.validation.fraction if cfg.validation.fraction is not None else 0.0
             est = estimate_train_tokens(build_documents(s.path, f"mix: sources.{s.name}")[0], tok, frac)
             available[s.name], estimated[s.name] = est["tokens"], est
-    plans = plan_quotas({s.name: s.weight for s in cfg.sources}, available,
-                        {s.name: s.max_epochs for s in cfg.sources}, cfg.total_tokens, cfg.on_cap)
-    return {"plan": [p.to_dict() for p in plans], "dry_run": True, "estimated": estimated}
+    phases = _plan(cfg, available)
+    plans = phases[0] if cfg.phases is None else combined(phases, available)
+    return {"plan": [p.to_dict() for p in plans], "dry_run": True, "estimated": estimated,
+            "phases": None if cfg.phases is None else [[p.to_dict() for p in ph] for ph in phases]}
 
 
 def _cached(state: Path, name: str, ref: dict, tok) -> Path:
@@ -206,17 +221,22 @@ def _mix(cfg: MixtureConfig, tok, refs: dict, out: Path, dry_run: bool, ray_addr
     state = out / "_state"
     folders = encode_sources(cfg, tok, state, refs, ray_address, num_cpus)
     sources = {s.name: EncodedSource(folders[s.name], s.name, tok.sha256, cfg) for s in cfg.sources}
-    plans = plan_quotas({s.name: s.weight for s in cfg.sources}, {n: e.train_tokens for n, e in sources.items()},
-                        {s.name: s.max_epochs for s in cfg.sources}, cfg.total_tokens, cfg.on_cap)
+    phases = _plan(cfg, {n: e.train_tokens for n, e in sources.items()})
+    plans = phases[0] if cfg.phases is None else combined(phases, {n: e.train_tokens for n, e in sources.items()})
     meta = ShardMeta(tok.vocab_size, tok.bos_id, tok.eos_id, tok.sha256, tuple(s.name for s in cfg.sources))
     _clear_outputs(out)
     remove_temp_files(out, "*.arrow", recursive=False)  # a killed run's half-written shards
     planned = sum(p.quota_tokens for p in plans)
     log.info("mix: writing %s planned train tokens from %d sources to %s", f"{planned:,}", len(plans), out)
-    train = _write_split(out, "train", meta, cfg.shard_tokens,
-                         _train_docs(sources, plans, cfg.seed, cfg.shuffle_window), planned)
+    if cfg.phases is None:
+        train = _write_split(out, "train", meta, cfg.shard_tokens,
+                             _train_docs(sources, plans, cfg.seed, cfg.shuffle_window), planned)
+    else:
+        train = _write_phases(out, meta, cfg, sources, phases, planned)
     val = _write_validation(out, meta, cfg.shard_tokens, sources, tok)
     manifest = _manifest(cfg, tok, plans, sources, train, val)
+    if cfg.phases is not None:
+        manifest["phases"] = train.pop("phases")
     manifest["inputs"] = list(refs.values())
     kill_point("mix.manifest")
     atomic_write_text(out / "manifest.json", json.dumps(manifest, indent=1))
@@ -245,12 +265,58 @@ def tokenizer_ref(tok, path: str) -> dict:
     return {"name": "tokenizer", "kind": "tokenizer", "path": str(Path(path).resolve()), "fingerprint": tok.sha256}
 
 
-def _train_docs(sources: dict[str, EncodedSource], plans: list[SourcePlan], seed: int, window: int):
-    """Every source's documents, shuffled within a window and interleaved by share (interleave.py)."""
-    streams = {p.name: window_shuffle(_source_docs(sources[p.name], p), window,
-                                      np.random.default_rng([seed, i, 0x5EED]))
+def _plan(cfg: MixtureConfig, available: dict[str, int]) -> list[list[SourcePlan]]:
+    """The quotas: one plan, or one per curriculum phase (epochs counted across phases)."""
+    caps = {s.name: s.max_epochs for s in cfg.sources}
+    if cfg.phases is None:
+        return [plan_quotas({s.name: s.weight for s in cfg.sources}, available, caps, cfg.total_tokens, cfg.on_cap)]
+    return plan_phases([(p.until, p.weights) for p in cfg.phases], available, caps, cfg.total_tokens, cfg.on_cap)
+
+
+def _train_docs(sources: dict[str, EncodedSource], plans: list[SourcePlan], seed: int, window: int,
+                offsets: dict[str, int] | None = None, phase: int = 0):
+    """Every source's documents, shuffled within a window and interleaved by share (interleave.py).
+    offsets (a curriculum's phase): each source's tokens used by earlier phases, where this one goes on."""
+    def docs(p: SourcePlan):
+        return _source_docs(sources[p.name], p) if offsets is None else _span_docs(sources[p.name], p, offsets[p.name])
+
+    salt = [phase] if offsets is not None else []
+    streams = {p.name: window_shuffle(docs(p), window, np.random.default_rng([seed, i, 0x5EED, *salt]))
                for i, p in enumerate(plans)}
     yield from interleave(streams, {p.name: p.quota_tokens for p in plans})
+
+
+def _span_docs(src: EncodedSource, p: SourcePlan, offset: int):
+    for epoch, mask in src.spans(offset, offset + p.quota_tokens):
+        for row, tokens in src.iter_docs():
+            if mask[row]:
+                yield p.name, epoch, tokens
+
+
+def _write_phases(out: Path, meta: ShardMeta, cfg: MixtureConfig, sources: dict[str, EncodedSource],
+                  phases: list[list[SourcePlan]], planned: int) -> dict:
+    """A curriculum's train split: each phase's shards in turn (train-NNNNN.arrow numbered on), each
+    shard entry naming its phase; per phase the planned and realised shares."""
+    shards, counts, described = [], {}, []
+    offsets = dict.fromkeys(sources, 0)
+    with task("mix train", total=planned, unit="tokens") as advance:
+        for k, (spec, plans) in enumerate(zip(cfg.phases, phases)):
+            docs = _train_docs(sources, plans, cfg.seed, cfg.shuffle_window, offsets, phase=k)
+            part = _write_shards(out, "train", meta, cfg.shard_tokens, docs, advance, first=len(shards))
+            shards += [{**s, "phase": k} for s in part["shards"]]
+            for p in plans:
+                offsets[p.name] += p.quota_tokens
+            for n, c in part["sources"].items():
+                t = counts.setdefault(n, {"documents": 0, "tokens": 0, "epochs_started": 0})
+                t["documents"] += c["documents"]
+                t["tokens"] += c["tokens"]
+                t["epochs_started"] = max(t["epochs_started"], c["epochs_started"])
+            tokens = sum(c["tokens"] for c in part["sources"].values()) or 1
+            described.append({"until": spec.until, "weights": spec.weights, "planned": [p.to_dict() for p in plans],
+                              "tokens": sum(c["tokens"] for c in part["sources"].values()),
+                              "realised_shares": {n: c["tokens"] / tokens for n, c in part["sources"].items()},
+                              "shards": [s["file"] for s in part["shards"]]})
+    return {"shards": shards, "sources": counts, "phases": described}
 
 
 def _source_docs(src: EncodedSource, p: SourcePlan):

@@ -62,6 +62,39 @@ def plan_quotas(weights: dict[str, float], available: dict[str, int], max_epochs
     return list(plans.values())
 
 
+def plan_phases(phases: list[tuple[float, dict[str, float]]], available: dict[str, int],
+                max_epochs: dict[str, float | None], total_tokens: int, on_cap: str = "renormalize") -> list[list[SourcePlan]]:
+    """One plan per phase ((until, weights) in order) over its share of total_tokens, each planned like
+    a mixture; max_epochs counts across phases (what earlier phases used is gone from a source's cap)."""
+    used = dict.fromkeys(available, 0)
+    plans, start = [], 0
+    for until, weights in phases:
+        end = round(until * total_tokens)
+        left = {n: None if max_epochs.get(n) is None else max(0.0, max_epochs[n] - used[n] / available[n])
+                for n in weights}
+        phase = plan_quotas(weights, {n: available[n] for n in weights}, left, end - start, on_cap)
+        for p in phase:
+            used[p.name] += p.quota_tokens
+        plans.append(phase)
+        start = end
+    return plans
+
+
+def combined(phases: list[list[SourcePlan]], available: dict[str, int]) -> list[SourcePlan]:
+    """Per source over all phases: tokens, epochs, capped anywhere; weight = its share of the whole."""
+    total = sum(p.quota_tokens for phase in phases for p in phase) or 1
+    out = {n: SourcePlan(n, 0.0, a) for n, a in available.items()}
+    for phase in phases:
+        for p in phase:
+            o = out[p.name]
+            o.quota_tokens += p.quota_tokens
+            o.capped = o.capped or p.capped
+    for o in out.values():
+        o.weight = o.share = o.quota_tokens / total
+        o.epochs = o.quota_tokens / o.available_tokens if o.available_tokens else 0.0
+    return list(out.values())
+
+
 def _cap(p: SourcePlan, max_epochs: float | None) -> int | None:
     return None if max_epochs is None else int(p.available_tokens * max_epochs)
 

@@ -92,9 +92,13 @@ class PackedSampler:
             raise ValueError(f"global batch {global_batch} does not split over {world_size} ranks")
         per_rank = global_batch // world_size
         first = consumed + rank * per_rank
-        starts = self.windows(np.arange(first, first + per_rank)) * self.seq_len
+        return self.rows(np.arange(first, first + per_rank))
+
+    def rows(self, global_indices: np.ndarray) -> np.ndarray:
+        """The samples at these global indices: (len, seq_len + 1) int64."""
+        starts = self.windows(global_indices) * self.seq_len
         width = self.seq_len + 1
-        out = np.empty((per_rank, width), dtype=np.int64)
+        out = np.empty((len(starts), width), dtype=np.int64)
         stream = self.stream
         piece_of = np.searchsorted(stream.starts, starts, side="right") - 1
         piece_starts, pieces = stream.starts_list, stream.pieces
@@ -105,4 +109,30 @@ class PackedSampler:
                 out[r] = piece[lo: lo + width]
             else:
                 out[r] = stream.slice(start, start + width)
+        return out
+
+
+class PhasedSampler:
+    """A curriculum's train samples: phase k's sampler serves global indices [bounds[k], bounds[k+1]);
+    past the last bound the last phase goes on (its next epochs). Still a pure function of (seed,
+    global index), so resume and any world size at the same global batch see the same samples."""
+
+    def __init__(self, samplers: list[PackedSampler]):
+        self.samplers = samplers
+        self.bounds = np.cumsum([0] + [s.samples_per_epoch for s in samplers[:-1]])
+        self.seq_len = samplers[0].seq_len
+
+    def phase_of(self, global_index: int) -> int:
+        return int(np.searchsorted(self.bounds, global_index, side="right") - 1)
+
+    def batch(self, consumed: int, global_batch: int, rank: int = 0, world_size: int = 1) -> np.ndarray:
+        if global_batch % world_size:
+            raise ValueError(f"global batch {global_batch} does not split over {world_size} ranks")
+        per_rank = global_batch // world_size
+        g = np.arange(consumed + rank * per_rank, consumed + (rank + 1) * per_rank)
+        phase = np.searchsorted(self.bounds, g, side="right") - 1
+        out = np.empty((per_rank, self.seq_len + 1), dtype=np.int64)
+        for k in np.unique(phase):  # a batch may straddle a phase boundary
+            sel = phase == k
+            out[sel] = self.samplers[k].rows(g[sel] - self.bounds[k])
         return out

@@ -43,6 +43,14 @@ class Output:
     def global_stats(self, name: str) -> dict:
         return json.loads(self.global_marker(name).read_text())
 
+    def save_prepared(self, name: str, info: dict) -> None:
+        atomic_write_text(self.state / "prepared" / f"{name}.json", json.dumps(info, indent=1))
+
+    def prepared(self) -> dict[str, dict]:
+        """What each stage's `prepare` reported in the run that processed parts (kept for a resumed run)."""
+        folder = self.state / "prepared"
+        return {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))} if folder.is_dir() else {}
+
     def finished_parts(self) -> list[str]:
         return sorted(m.stem for m in self.parts_state.glob("*.json")) if self.parts_state.is_dir() else []
 

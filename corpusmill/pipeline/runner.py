@@ -111,6 +111,10 @@ def _build(cfg: BuildConfig, out: Output, parts: list[Part], stage_order: list[s
         with ray_session(ray_address or cfg.ray.address, num_cpus or cfg.ray.num_cpus) as cpus:
             log.debug("ray: %d CPUs (%s)", cpus, ray_address or cfg.ray.address or "embedded")
             if todo:
+                for stage in stages:  # state every worker shares, built here once (decontaminate's index)
+                    info = None if isinstance(stage, GlobalStage) else stage.prepare()
+                    if info is not None:
+                        out.save_prepared(stage.name, info)
                 failed = _run_parts(cfg, stages, todo, len(parts), cpus)
             for g in pending if not failed else []:  # global stages need every part
                 log.info("%s: over all %d parts", g.name, len(parts))
@@ -120,6 +124,9 @@ def _build(cfg: BuildConfig, out: Output, parts: list[Part], stage_order: list[s
     part_stats = [done.get(p.part_id) or out.part_stats(p.part_id) for p in parts
                   if p.part_id in done or out.is_done(p.part_id)]
     stats = aggregate(part_stats, failed, time.perf_counter() - t0, stage_order, global_stats)
+    for name, info in out.prepared().items():
+        if name in stats["stages"]:
+            stats["stages"][name]["prepared"] = info
     kill_point("build.stats")
     atomic_write_text(out.root / "stats.json", json.dumps(stats, indent=1, ensure_ascii=False))
     t = stats["totals"]
@@ -193,7 +200,8 @@ def _run_parts(cfg: BuildConfig, stages: list[Stage], todo: list[Part], total: i
     parts that failed."""
     worker_cls = ray.remote(num_cpus=1)(PartProcessor)
     local = [s for s in stages if not isinstance(s, GlobalStage)]
-    actors = [worker_cls.remote(cfg, local) for _ in range(min(cpus, len(todo)))]
+    shipped = ray.put(local)  # once: every actor reads the stages' arrays from the same object
+    actors = [worker_cls.remote(cfg, shipped) for _ in range(min(cpus, len(todo)))]
     failed, docs = [], 0
 
     def note(result: dict) -> str:

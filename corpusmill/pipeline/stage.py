@@ -56,6 +56,12 @@ class Stage:
     def setup(self) -> None:
         """Load models and other heavy state; runs once per process, before the first batch."""
 
+    def prepare(self) -> dict | None:
+        """Build, once in the driver before the workers start, read-only state they all share (kept
+        out of `loaded`: numpy arrays travel once through Ray's object store and are read in place).
+        Returns facts for stats.json (stages.NAME.prepared), or None."""
+        return None
+
     def ensure_setup(self) -> None:
         if not self.__dict__.get("_set_up"):
             self.setup()

@@ -1,4 +1,5 @@
-"""HTML to main text (trafilatura, resiliparse, or both: `hybrid`), with charset detection for
+"""HTML to main text (`auto`: resiliparse, and trafilatura where a shipped model says it pays; or
+trafilatura, resiliparse, or both: `hybrid`), with charset detection for
 non-UTF-8 pages.
 
 Rows that already carry text (JSONL, Parquet, WET...) pass through untouched. Non-HTML
@@ -25,21 +26,24 @@ _HTML_SNIFF = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body
 
 
 class ExtractOptions(Strict):
-    # Word-F1 on the 181 gold pages of scrapinghub/article-extraction-benchmark (benchmarks/bench_extract.py,
-    # trafilatura 2.3.1): trafilatura 0.9587, with favor_precision 0.9651, resiliparse 0.9302, hybrid 0.9699;
-    # datatrove's Trafilatura 0.9595. favor_precision beats plain trafilatura on 42 pages and loses on 14, but
-    # now and then keeps almost nothing (a gold page: 24 of 368 words; Common Crawl sample: 4 of 16 pages under
-    # 200 characters, against 1 without it). `hybrid` guards that failure with resiliparse's text, for ~12% more
-    # time. Ratio 3 is not tuned (3 to 5 score the same; 2 scores higher but the margin is thin there). On the
-    # shared WARCs it switches on 13 of 147 HTML pages, mostly home and listing pages.
-    engine: Literal["hybrid", "trafilatura", "resiliparse"] = Field(
-        "hybrid", description="Main-text extractor: trafilatura, resiliparse, or hybrid (trafilatura, replaced by "
-        "resiliparse's text when that is fallback_ratio times longer); see docs/benchmarks.md for word-F1 and speed.")
+    # `hybrid` (trafilatura with favor_precision, resiliparse's text when that is 3x longer) was tuned on the
+    # 181 ScrapingHub articles: 0.9699 there; on WCXB's dev split (7 page types) 0.8155, ~plain trafilatura.
+    # `auto` (issue 15): resiliparse first, trafilatura only where a small shipped model predicts it pays
+    # (extract_chooser.py, trained by tools/train_extract_chooser.py on WCXB dev): cross-validated 0.843 on
+    # WCXB dev at 2.18x hybrid's speed, but 0.90 on the ScrapingHub articles, so it is not the default.
+    # Figures for every engine: docs/benchmarks.md.
+    engine: Literal["hybrid", "auto", "trafilatura", "resiliparse"] = Field(
+        "hybrid", description="Main-text extractor: auto (resiliparse first, trafilatura where a shipped model "
+        "predicts it pays, with the settings it was trained with: the trafilatura/resiliparse options below do "
+        "not apply to it), trafilatura, resiliparse, or hybrid (trafilatura, replaced by resiliparse's text when that is fallback_ratio times "
+        "longer); see docs/benchmarks.md for word-F1 and speed.")
     fallback_ratio: float = Field(
         3.0, gt=0, description="hybrid: use resiliparse's text when it has at least this many times the characters "
         "of trafilatura's (trafilatura found too little of the page).")
     favor_precision: bool = Field(True, description="trafilatura: prefer less text but cleaner.")
     favor_recall: bool = Field(False, description="trafilatura: prefer more text.")
+    fast: bool = Field(False, description="trafilatura: skip its fallback extractors (readability, jusText): "
+                       "1.1-1.4x faster, lower word-F1 (docs/benchmarks.md).")
     include_tables: bool = Field(True, description="trafilatura: keep text inside tables.")
     include_comments: bool = Field(False, description="trafilatura: keep user comments.")
     deduplicate: bool = Field(False, description="trafilatura: drop repeated text segments.")
@@ -96,6 +100,12 @@ def decode_html(raw: bytes, content_type: str | None) -> str:
 
 def extract_text(html: str, options: ExtractOptions, url: str | None = None) -> str:
     """Main text of one page with the configured engine ('' when nothing is found)."""
+    if options.engine == "auto":
+        from corpusmill.stages.extract_chooser import load_chooser
+
+        # trafilatura as the model was trained: ExtractOptions' defaults plus the model's own settings
+        return load_chooser().extract(
+            html, url, lambda trained: _trafilatura(html, ExtractOptions(engine="trafilatura", **trained), url))
     if options.engine == "resiliparse":
         return _resiliparse(html, options)
     if options.engine == "hybrid":
@@ -117,7 +127,7 @@ def _trafilatura(html: str, options: ExtractOptions, url: str | None) -> str:
 
     text = trafilatura.extract(
         html, url=url, favor_precision=options.favor_precision, favor_recall=options.favor_recall,
-        include_tables=options.include_tables, include_comments=options.include_comments,
+        fast=options.fast, include_tables=options.include_tables, include_comments=options.include_comments,
         deduplicate=options.deduplicate, output_format="txt")
     return (text or "").strip()
 
@@ -145,6 +155,10 @@ class Extract(Stage):
         ctypes = batch.column("content_type").to_pylist()
         statuses = batch.column("http_status").to_pylist()
         urls = batch.column("url").to_pylist()
+        if opts.engine == "auto":
+            from corpusmill.stages.extract_chooser import load_chooser
+
+            load_chooser()  # a missing model fails the run here, not every page as extract_error
         reasons: list[str | None] = []
         for i, raw in enumerate(contents):
             if raw is None:  # already text, or nothing to extract from

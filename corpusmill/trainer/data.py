@@ -8,7 +8,7 @@ import numpy as np
 
 from corpusmill.common.artifact import sha256_json
 from corpusmill.common.config import ConfigError
-from corpusmill.mixtures.sampler import PackedSampler, TokenStream
+from corpusmill.mixtures.sampler import PackedSampler, PhasedSampler, TokenStream
 
 
 def read_manifest(folder: str | Path) -> dict:
@@ -31,13 +31,21 @@ class MixtureData:
         self.manifest = read_manifest(self.folder)
         self.fingerprint = sha256_json(self.manifest)  # = the mixture artifact's fingerprint
         self.seq_len = int(seq_len or self.manifest["seq_len"])
-        stream = TokenStream(_paths(self.folder, self.manifest["train"]))
-        if stream.total < self.seq_len + 1:
-            raise ConfigError(f"seq_len {self.seq_len}: {self.folder} holds {stream.total:,} training tokens, fewer "
-                              f"than one window of seq_len + 1; lower train.seq_len or mix more tokens")
+        phases = self.manifest.get("phases")
+        shards = self.manifest["train"]["shards"]
+        groups = [[s for s in shards if s.get("phase") == k] for k in range(len(phases))] if phases else [shards]
+        samplers = []
+        for k, group in enumerate(groups):
+            stream = TokenStream([self.folder / s["file"] for s in group])
+            if stream.total < self.seq_len + 1:
+                raise ConfigError(f"seq_len {self.seq_len}: {self.folder} holds {stream.total:,} training tokens"
+                                  f"{f' in phase {k}' if phases else ''}, fewer than one window of seq_len + 1; "
+                                  "lower train.seq_len or mix more tokens")
+            samplers.append(PackedSampler(stream, self.seq_len, seed=seed + 7919 * k))
         self.meta = stream.meta
         self.vocab_size = int(self.manifest.get("tokenizer", {}).get("vocab_size") or stream.meta.vocab_size)
-        self.train = PackedSampler(stream, self.seq_len, seed=seed)
+        # a curriculum serves phase k's samples during phase k's steps
+        self.train = PhasedSampler(samplers) if phases else samplers[0]
         self.val = None
         val_split = self.manifest.get("validation", {})
         vpaths = _paths(self.folder, val_split)

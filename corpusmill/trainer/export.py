@@ -15,7 +15,7 @@ Our GPT is LLaMA's architecture, so the export is a renaming plus two splits:
 No RoPE permutation: model.apply_rope already rotates (first half, second half) of each head, as
 HF's rotate_half does (Meta's interleaved pairs would need the q/k rows permuted). Attention is
 SDPA's default 1/sqrt(head_dim), RMSNorm normalises in float32 then casts, as HF's LlamaRMSNorm.
-tests/test_export.py checks all of it by matching logits with transformers.
+tests/trainer/test_export.py checks all of it by matching logits with transformers.
 
 Needs the `hf` extra (safetensors; tokenizers for tokenizer.json); transformers only to verify."""
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """The last dedup phase, one task per part: the kept rows (with `dedup.cluster`) replace
 documents/part-X.parquet, the removed ones go to removed/dedup/ with `duplicate_of`,
-`dedup.cluster`, stage and reason. Crash-safe in three steps (see final_unit)."""
+`dedup.cluster`, stage and reason (and, deduplicating against earlier builds, `duplicate_in`: the
+build holding the kept document, null when it is this one). Crash-safe in three steps (see
+final_unit). i is the part's index among all parts, earlier builds' first."""
 from __future__ import annotations
 
 import numpy as np
@@ -19,7 +21,8 @@ def final_unit(out_root: str, options: dict, plan: dict, i: int) -> dict:
     part, st = ctx.parts[i], ctx.state
     counts_path, staged = st.final(part, "counts.json"), st.final(part, "documents.parquet")
     if not counts_path.exists():
-        lab = gather([st.labels(q) for q in range(ctx.P)], i, ["gid", "label", "reason", "duplicate_of"])
+        lab = gather([st.labels(q) for q in range(ctx.P)], i,
+                     ["gid", "label", "reason", "duplicate_of", "duplicate_in"])
         _stage_part(ctx, i, lab, staged, counts_path)
     result = read_json(counts_path)
     if staged.exists():
@@ -31,12 +34,12 @@ def final_unit(out_root: str, options: dict, plan: dict, i: int) -> dict:
 
 
 def _stage_part(ctx: Ctx, i: int, lab: dict, staged, counts_path) -> None:
-    part, st, rows = ctx.parts[i], ctx.state, ctx.plan["rows"][i]
+    part, st, rows = ctx.parts[i], ctx.state, ctx.rows[i]
     cluster = np.full(rows, -1, np.int64)
     reason = np.zeros(rows, np.uint8)
-    dup_of = np.full(rows, None, object)
+    dup_of, dup_in = np.full(rows, None, object), np.full(rows, None, object)
     r = (lab["gid"] & 0xFFFFFFFF).astype(np.int64)
-    cluster[r], reason[r], dup_of[r] = lab["label"], lab["reason"], lab["duplicate_of"]
+    cluster[r], reason[r], dup_of[r], dup_in[r] = lab["label"], lab["reason"], lab["duplicate_of"], lab["duplicate_in"]
     counts, source, kept_w, removed_w, n = StageCounts(), None, None, None, 0
     batches = pq.ParquetFile(st.documents(part)).iter_batches(BATCH_ROWS) if rows else []
     for batch in batches:
@@ -52,6 +55,8 @@ def _stage_part(ctx: Ctx, i: int, lab: dict, staged, counts_path) -> None:
         if gone.any():
             rem = t.filter(pa.array(gone))
             rem = rem.append_column("duplicate_of", pa.array(dup_of[sl][gone], pa.string()))
+            if ctx.older:
+                rem = rem.append_column("duplicate_in", pa.array(dup_in[sl][gone], pa.string()))
             rem = rem.append_column("stage", pa.array(["dedup"] * rem.num_rows, pa.string()))
             rem = rem.append_column("reason", pa.array([REASONS[int(x)] for x in reason[sl][gone]], pa.string()))
             removed_w = _write(removed_w, st.removed(part), rem)
@@ -62,7 +67,8 @@ def _stage_part(ctx: Ctx, i: int, lab: dict, staged, counts_path) -> None:
     if n != rows:
         raise RuntimeError(f"{st.documents(part)} has {n} rows, planned {rows}: was it changed during the run?")
     save_mask(st, part, reason > 0)  # lets undo.py restore documents/ when the inputs change
-    write_json(counts_path, {"source": source, "counts": counts.to_dict()})
+    write_json(counts_path, {"source": source, "counts": counts.to_dict(),
+                             "removed_against": int(((reason > 0) & (dup_in != None)).sum())})  # noqa: E711
 
 
 def _write(w, final_path, table: pa.Table):

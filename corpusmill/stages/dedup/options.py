@@ -3,6 +3,7 @@
     - dedup: {exact: true, url: true, minhash: {ngram: 5, bands: 14, rows: 8}}
     - dedup: {minhash: {threshold: 0.8}, scope: source}
     - dedup: {minhash: null}            # exact and URL only
+    - dedup: {against: [out/crawl-2024]}  # also remove what earlier builds already hold
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from corpusmill.common.config import Strict
+from corpusmill.common.config import ConfigPath, Strict
 
 
 class MinHashOptions(Strict):
@@ -53,6 +54,11 @@ class DedupOptions(Strict):
                                            description="Near-duplicates by MinHash LSH; null turns it off.")
     scope: Literal["global", "source"] = Field(
         "global", description="global: across all inputs; source: only within each input.")
+    against: list[ConfigPath] = Field(
+        default_factory=list, description="Earlier `corpus build` outputs (finished): documents of this build that "
+        "are exact, URL or near duplicates of a document they kept are removed, `duplicate_of` naming its id and "
+        "`duplicate_in` its build. They are read, never written; their signatures are computed once and cached in "
+        "this build's _state/dedup/.")
     keep_state: bool = Field(False, description="Keep the bulky intermediate files (signatures, keys, edges) "
                              "under _state/dedup/ after a successful run; the small markers are always kept.")
 

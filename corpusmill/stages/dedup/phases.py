@@ -10,16 +10,21 @@ and ends by writing its marker, so a re-run skips it. Documents are numbered by 
   labels  per node partition: each leaf's centre, reason and the centre's id, scattered by part
   final   per part (final.py): kept documents (with `dedup.cluster`) replace documents/, the
           rest go to removed/dedup/ with `duplicate_of`, `dedup.cluster`, stage and reason
+
+Dedup against earlier builds (`against:`): their documents files are parts too, numbered first, so
+a cluster holding an earlier document is centred on it (a centre is its cluster's smallest gid):
+this build's members are removed as its duplicates. Earlier parts get sig units (their signatures
+cached under this build's state) but no final unit: they are read, never written.
 """
 from __future__ import annotations
 
 import os
 import time
 from collections import OrderedDict
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import xxhash
 
@@ -41,8 +46,19 @@ class Ctx:
         self.state = State(out_root)
         self.opts = DedupOptions.model_validate(options)
         self.plan = plan
-        self.parts: list[str] = plan["parts"]
+        older = plan.get("older", [])  # earlier builds' parts (`against`), numbered before this build's
+        self.parts: list[str] = [o["id"] for o in older] + plan["parts"]
+        self.rows: list[int] = [o["rows"] for o in older] + plan["rows"]
+        self.older = older
         self.P: int = plan["partitions"]
+
+    def documents(self, i: int):
+        """Part i's documents file: an earlier build's (read only) or this build's."""
+        return Path(self.older[i]["path"]) if i < len(self.older) else self.state.documents(self.parts[i])
+
+    def build_of(self, i: int) -> str | None:
+        """The earlier build part i belongs to; None for this build's parts."""
+        return self.older[i]["build"] if i < len(self.older) else None
 
     @property
     def verify(self) -> bool:
@@ -51,15 +67,6 @@ class Ctx:
 
 def _salt(ctx: Ctx, source: str) -> int:
     return xxhash.xxh64_intdigest(source) if ctx.opts.scope == "source" else 0
-
-
-def _utf8(col: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """(bytes, int64 offsets) of a string column, without copying the text."""
-    col = pc.fill_null(col, "")
-    wide = pa.types.is_large_string(col.type)
-    offsets = np.frombuffer(col.buffers()[1], np.int64 if wide else np.int32)[col.offset:col.offset + len(col) + 1]
-    data = col.buffers()[2]
-    return (np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8)), offsets.astype(np.int64)
 
 
 def _key128(data, seed: int) -> tuple[int, int]:
@@ -73,14 +80,14 @@ def sig_unit(out_root: str, options: dict, plan: dict, i: int) -> dict:
     mh = ctx.opts.minhash
     a, b = minhash.permutations(mh.num_perm, mh.seed) if mh else (None, None)
     ids, ex, ur, keys, shoff, n, n_mh = [], [], [], [], [np.zeros(1, np.int64)], 0, 0
-    path = st.documents(part)
+    path = ctx.documents(i)
     sh_tmp = tmp_name(st.sig(part, "sh")) if ctx.verify else None
     sh_file = open(sh_tmp, "wb") if sh_tmp else None
     batches = pq.ParquetFile(path).iter_batches(BATCH_ROWS, columns=["id", "source", "url", "text"]) \
-        if plan["rows"][i] else []
+        if ctx.rows[i] else []
     for batch in batches:
         salt = _salt(ctx, batch.column("source")[0].as_py())
-        raw, raw_off = _utf8(batch.column("text"))
+        raw, raw_off = text.utf8_buffers(batch.column("text"))
         norm, off, digits = text.normalize_column(raw, raw_off)
         rows = np.arange(n, n + batch.num_rows, dtype=np.int64) + (np.int64(i) << 32)
         e = [_key128(norm[off[j]:off[j + 1]], salt ^ int(digits[j])) if off[j + 1] > off[j]
@@ -166,7 +173,7 @@ class Shingles:
 
 def bucket_unit(out_root: str, options: dict, plan: dict, q: int) -> dict:
     ctx = Ctx(out_root, options, plan)
-    k = gather([ctx.state.keys(p) for p, r in zip(ctx.parts, plan["rows"]) if r], q, ["kind", "k1", "k2", "gid"])
+    k = gather([ctx.state.keys(p) for p, r in zip(ctx.parts, ctx.rows) if r], q, ["kind", "k1", "k2", "gid"])
     kind, k1, k2, gid = k["kind"], k["k1"], k["k2"], k["gid"]
     order = np.lexsort((gid, k2, k1, kind))
     kind, k1, k2, gid = kind[order], k1[order], k2[order], gid[order]
@@ -263,7 +270,8 @@ def labels_unit(out_root: str, options: dict, plan: dict, rnd: int, q: int) -> d
     write_scatter(ctx.state.labels(q), (gids >> 32).astype(np.int32), {
         "gid": gids, "label": np.concatenate([centres, c_nodes]),
         "reason": np.concatenate([reason, np.full(len(c_nodes), KEEP, np.uint8)]),
-        "duplicate_of": pa.array(list(kept["id"]) + [None] * len(c_nodes), pa.string())})
+        "duplicate_of": pa.array(list(kept["id"]) + [None] * len(c_nodes), pa.string()),
+        "duplicate_in": pa.array([ctx.build_of(int(c >> 32)) for c in centres] + [None] * len(c_nodes), pa.string())})
     sizes_hist: dict[str, int] = {}
     for s in sizes.tolist():
         sizes_hist[str(s)] = sizes_hist.get(str(s), 0) + 1

@@ -3,10 +3,13 @@ engine to run on the workers, and sums the per-part counts for stats.json. No Ra
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Callable, Generator
 
 import pyarrow.parquet as pq
 
+from corpusmill.common import artifact
+from corpusmill.common.config import ConfigError
 from corpusmill.pipeline.accounting import merge_stage_dicts
 from corpusmill.pipeline.stage import GlobalStage, Phase
 from corpusmill.stages.dedup import final as final_phase
@@ -32,7 +35,9 @@ class Dedup(GlobalStage):
         def phase(name: str, fn: Callable, units: list[tuple], marker: Callable[..., object]) -> Phase:
             return Phase(name, fn, units, shared, finished=lambda *u: read_json(marker(*u)))
 
-        sig = yield phase("sig", phases.sig_unit, [(i,) for i in range(n)], lambda i: st.sig(part_ids[i], "json"))
+        older = [o["id"] for o in plan.get("older", [])]  # earlier builds' parts: numbered first, never written
+        every, a = older + list(part_ids), len(older)
+        sig = yield phase("sig", phases.sig_unit, [(i,) for i in range(a + n)], lambda i: st.sig(every[i], "json"))
         bucket = yield phase("bucket", phases.bucket_unit, [(q,) for q in range(P)], lambda q: st.edges(0, q, "json"))
         rnd = 1
         while True:  # large-star (odd) and small-star (even) rounds until a large-star finds only stars
@@ -45,12 +50,17 @@ class Dedup(GlobalStage):
                 raise RuntimeError(f"dedup: connected components did not converge in {MAX_ROUNDS} rounds")
         labels = yield phase("labels", phases.labels_unit, [(rnd - 1, q) for q in range(P)],
                              lambda r, q: st.labels(q, "json"))
-        final = yield phase("final", final_phase.final_unit, [(i,) for i in range(n)],
-                            lambda i: st.final(part_ids[i], "json"))
+        final = yield phase("final", final_phase.final_unit, [(a + i,) for i in range(n)],
+                            lambda i: st.final(every[i], "json"))
         if not self.options.keep_state:
             for p in st.bulky():
                 p.unlink(missing_ok=True)
-        return summarize(sig, bucket, labels, final, rnd, part_ids)
+        stats = summarize(sig[a:], bucket, labels, final, rnd, part_ids)
+        if older:
+            stats["stage"]["against"] = {"builds": [str(b) for b in self.options.against],
+                                         "documents": sum(o["rows"] for o in plan["older"]),
+                                         "removed": sum(f.get("removed_against", 0) for f in final)}
+        return stats
 
     def planned_parts(self, out_root: str) -> list[str] | None:
         plan = read_json(State(out_root, self.name).root / "plan.json")
@@ -67,15 +77,38 @@ class Dedup(GlobalStage):
         if plan is not None:
             if plan["parts"] != list(part_ids):
                 raise RuntimeError(f"{path}: planned for other parts; re-run with --fresh")
+            changed = sorted({o["build"] for o in plan.get("older", [])
+                              if (artifact.read(o["build"]) or {}).get("fingerprint") != o["fingerprint"]})
+            if changed:
+                raise ConfigError(f"dedup.against: {changed[0]} changed since this build's dedup started; re-run "
+                                  "with --fresh")
             return plan
         rows = [pq.ParquetFile(st.documents(p)).metadata.num_rows if st.documents(p).exists() else 0
                 for p in part_ids]
+        older = older_parts(self.options.against, exclude=st.out)
         o = self.options
         per_doc = int(o.exact) + int(o.url) + (o.minhash.bands if o.minhash else 0)
-        partitions = max(1, num_workers, math.ceil(sum(rows) * per_doc / KEYS_PER_PARTITION))
-        plan = {"parts": list(part_ids), "rows": rows, "partitions": partitions}
+        total = sum(rows) + sum(o["rows"] for o in older)
+        partitions = max(1, num_workers, math.ceil(total * per_doc / KEYS_PER_PARTITION))
+        plan = {"parts": list(part_ids), "rows": rows, "partitions": partitions, "older": older}
         write_json(path, plan)
         return plan
+
+
+def older_parts(builds: list[str], exclude: Path) -> list[dict]:
+    """The documents files of earlier builds, each {id, path, build, rows, fingerprint}; an error
+    naming the build when one is not a finished build output (or is this one)."""
+    out = []
+    for k, root in enumerate(builds):
+        root_p = Path(root).resolve()
+        if root_p == Path(exclude).resolve():
+            raise ConfigError(f"dedup.against: {root} is this build's own output; name earlier builds only")
+        m = artifact.require(root_p, "build", "dedup.against")
+        for f in sorted((root_p / "documents").rglob("part-*.parquet")):
+            rel = f.relative_to(root_p / "documents").with_suffix("").as_posix().replace("/", "_")
+            out.append({"id": f"against{k}/{rel}", "path": str(f), "build": str(root_p),
+                        "rows": pq.ParquetFile(f).metadata.num_rows, "fingerprint": m["fingerprint"]})
+    return out
 
 
 def summarize(sig: list[dict], bucket: list[dict], labels: list[dict], final: list[dict], rounds: int,

@@ -14,6 +14,8 @@ from functools import cache
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 SEP, DROP, DIGIT, CHAR_TOKEN = -1, -2, -3, -4
 TABLE_SIZE = 0x20000  # planes 0-1; plane 2+ is CJK (char tokens), planes 14+ drop (tags, selectors)
@@ -170,6 +172,15 @@ def _normalize_utf8(data, offsets, tab, out, out_offsets, digits):
 
 
 _normalize_utf8_jit = njit(cache=True, nogil=True)(_normalize_utf8) if njit else None
+
+
+def utf8_buffers(col: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(bytes, int64 offsets) of a string column, without copying the text (nulls read as "")."""
+    col = pc.fill_null(col, "")
+    wide = pa.types.is_large_string(col.type)
+    offsets = np.frombuffer(col.buffers()[1], np.int64 if wide else np.int32)[col.offset:col.offset + len(col) + 1]
+    data = col.buffers()[2]
+    return (np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8)), offsets.astype(np.int64)
 
 
 def normalize_column(data: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -18,7 +18,7 @@ from corpusmill.common.files import atomic_path
 from corpusmill.stages.dedup.files import State, read_json
 
 ADDED_TO_KEPT = ["dedup.cluster"]
-ADDED_TO_REMOVED = ["dedup.cluster", "duplicate_of", "stage", "reason"]
+ADDED_TO_REMOVED = ["dedup.cluster", "duplicate_of", "duplicate_in", "stage", "reason"]
 
 
 def save_mask(st: State, part: str, removed: np.ndarray) -> None:

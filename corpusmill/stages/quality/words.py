@@ -4,7 +4,7 @@ datatrove's rules run spaCy's whole pipeline per filter (80-99% of their time). 
 the same tokenizer *algorithm* with the same rules (spaCy's prefix, suffix and infix patterns
 and special cases for the language, read from its blank model) in plain Python, and remembers
 how each whitespace-separated chunk splits: most chunks are common words seen before, so a
-document costs one `str.split` and a dict lookup per chunk. tests/test_quality.py checks the
+document costs one `str.split` and a dict lookup per chunk. tests/stages/test_quality.py checks the
 tokens and the rules' decisions against datatrove's. For scripts written without spaces
 (Han, kana, Thai...) every such character is a word.
 """

@@ -9,7 +9,7 @@ import yaml
 
 from corpusmill.docs import config_reference as ref
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +53,10 @@ def validate(kind: str, raw: dict) -> None:
         from corpusmill.mixtures.spec import MixtureConfig
 
         MixtureConfig.model_validate(raw)
+    elif kind == "search":
+        from corpusmill.mix_search.spec import SearchConfig
+
+        SearchConfig.model_validate(raw)
     elif kind == "train":
         from corpusmill.trainer.config import TrainConfig
 
@@ -84,7 +88,7 @@ def test_examples_exist():
     assert {"build.yaml", "mixture.yaml", "train.yaml"} <= names
 
 
-@pytest.mark.parametrize("kind", ["build", "mixture", "train"])
+@pytest.mark.parametrize("kind", ["build", "mixture", "search", "train"])
 def test_generated_example_validates(kind):
     text = ref.examples()[kind]
     validate(kind, yaml.safe_load(text))

@@ -69,3 +69,11 @@ def test_partition_by_with_a_global_stage_is_refused(tmp_path):
                           "stages: [{langid: {}}, {dedup: {exact: true}}]\n")
     with pytest.raises(ConfigError, match="partition_by"):
         check_config(cfg)
+
+
+def test_langid_second_opinion_with_a_model_by_path_is_refused(tmp_path):
+    write_jsonl(tmp_path / "a.jsonl", [{"text": "hello"}])
+    cfg = _load(tmp_path, "inputs: [{name: a, path: a.jsonl}]\noutput: out\n"
+                          "stages: [{langid: {model: glotlid.bin, second_opinion: cld2}}]\n")
+    with pytest.raises(ConfigError, match=r"stages\[0\]\.langid.*lid\.176 only.*second_opinion: none"):
+        check_config(cfg)

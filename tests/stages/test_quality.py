@@ -10,7 +10,7 @@ from corpusmill.stages.quality import Quality
 from corpusmill.stages.quality.words import spacy_words, words_for
 from test_stages import batch as base_batch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from benchmarks import realdocs  # noqa: E402
 
 

@@ -1,5 +1,6 @@
 """The small real stages and extract on hand-made batches."""
 import pyarrow as pa
+import pytest
 
 from corpusmill.pipeline.schema import to_batch
 from corpusmill.stages.extract import Extract, decode_html
@@ -14,7 +15,8 @@ def batch(rows):
     return to_batch([{**base, "id": str(i), **r} for i, r in enumerate(rows)])
 
 
-def test_extract_reasons_and_passthrough():
+@pytest.mark.parametrize("engine", ["hybrid", "auto"])
+def test_extract_reasons_and_passthrough(engine):
     html = article_html(1).encode()
     b = batch([
         {"content": html, "content_type": "text/html; charset=utf-8", "http_status": 200},
@@ -26,7 +28,7 @@ def test_extract_reasons_and_passthrough():
         {"content": b"plain words here", "content_type": "text/plain", "http_status": 200},
         {"content": html, "content_type": None, "http_status": 200},  # sniffed as HTML
     ])
-    d = Extract({"plain_text": True}).process(b)
+    d = Extract({"plain_text": True, "engine": engine}).process(b)
     assert d.reasons == [None, "http_404", "not_html", "empty_extraction", None, None, None]
     assert Extract().process(b).reasons[5] == "not_html"  # text/plain is off by default
     texts = d.table.column("text").to_pylist()

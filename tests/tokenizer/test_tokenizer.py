@@ -27,7 +27,7 @@ from corpusmill.tokenizer.sample import SampleSpec, cut_lines, quotas, sample_do
 from corpusmill.tokenizer.settings import SpmSettings
 from corpusmill.tokenizer.train import train_tokenizer
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from benchmarks import realdocs  # noqa: E402
 
 SPECIAL = "<|endoftext|>"

@@ -1,33 +1,18 @@
 """`corpus mix` on real text: three sources, realised shares, epochs, a disjoint validation
 split, same bytes for the same config, and resume after losing the shards."""
-import hashlib
 import json
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from conftest import shared
+from mixture_fixtures import chunks, shard_bytes, write_docs, write_yaml
 from corpusmill.mixtures.build import build_mixture
 from corpusmill.mixtures.sampler import PackedSampler, TokenStream
 from corpusmill.mixtures.spec import load_mixture_config
 from corpusmill.pipeline.config import ConfigError
 
 pytestmark = [pytest.mark.usefixtures("ray_local"), pytest.mark.slow]
-
-
-def write_docs(folder, name, texts):
-    folder.mkdir(parents=True)
-    for k in range(2):  # two parts, like a build output
-        rows = list(range(k, len(texts), 2))
-        pq.write_table(pa.table({"id": [f"{name}-{i}" for i in rows], "text": [texts[i] for i in rows],
-                                 "source": [name] * len(rows), "lang": [None] * len(rows)}),
-                       folder / f"part-{k}.parquet")
-
-
-def chunks(text, size):
-    return [text[i:i + size] for i in range(0, len(text), size) if text[i:i + size].strip()]
 
 
 @pytest.fixture(scope="module")
@@ -49,21 +34,6 @@ def setup(tmp_path_factory):
                                    model_type="bpe", byte_fallback=True, character_coverage=0.98,
                                    unk_id=0, bos_id=1, eos_id=2, pad_id=3, minloglevel=2)
     return d
-
-
-def write_yaml(d, output, **over):
-    cfg = {"tokenizer": "tok", "output": output, "total_tokens": 400_000, "seq_len": 128, "seed": 1,
-           "validation": {"fraction": 0.05}, "shard_tokens": 150_000,
-           "sources": [{"name": "books", "path": "books", "weight": 0.5, "max_epochs": 1},
-                       {"name": "news", "path": "news", "weight": 0.3, "max_epochs": 8},
-                       {"name": "zh", "path": "zh", "weight": 0.2, "max_epochs": 2}], **over}
-    y = d / f"{output}.yaml"
-    y.write_text(json.dumps(cfg))  # YAML is a superset of JSON
-    return y
-
-
-def shard_bytes(folder):
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.glob("*.arrow"))}
 
 
 def test_mixture_shares_epochs_validation_determinism_and_resume(setup):
@@ -258,3 +228,49 @@ def test_every_train_shard_holds_each_source_near_its_weight(setup):
     for entry in m["validation"]["shards"]:  # validation: one source per shard, named in the manifest
         shard = Shard(d / "mixShare" / entry["file"])
         assert {shard.source(i) for i in range(len(shard))} == {entry["source"]}
+
+
+def test_curriculum_phases_shares_epochs_across_phases_and_the_loader(setup):
+    """Two phases on real text: each phase's realised shares within 0.5% of its weights, the loader
+    serving phase 0's samples before the boundary and phase 1's after, the same on 1 and 2 ranks."""
+    from corpusmill.trainer.data import MixtureData
+
+    d = setup
+    phases = [{"until": 0.6, "weights": {"books": 0.7, "news": 0.3}},
+              {"until": 1.0, "weights": {"news": 0.5, "zh": 0.5}}]
+    y = write_yaml(d, "mixP", phases=phases, sources=[{"name": "books", "path": "books", "max_epochs": 1},
+                                                      {"name": "news", "path": "news", "max_epochs": 8},
+                                                      {"name": "zh", "path": "zh", "max_epochs": 2}])
+    m = build_mixture(load_mixture_config(y))
+    assert [p["until"] for p in m["phases"]] == [0.6, 1.0]
+    for k, ph in enumerate(m["phases"]):
+        assert set(ph["realised_shares"]) == set(phases[k]["weights"])
+        for name, w in phases[k]["weights"].items():
+            assert abs(ph["realised_shares"][name] - w) < 0.005, (k, name, ph["realised_shares"])
+    # news is read on across phases (key order, epochs back to back): its total is both phases' quotas
+    news_planned = sum(p["quota_tokens"] for ph in m["phases"] for p in ph["planned"] if p["name"] == "news")
+    assert abs(m["sources"]["news"]["train"]["tokens"] - news_planned) <= 2 * 400  # whole documents at the seams
+    data = MixtureData(d / "mixP", 128, seed=3)
+    first_phase_tokens = {tuple(r) for r in _windows(data.train.samplers[0])}
+    bound = int(data.train.bounds[1])
+    before = data.train_batch(bound - 8, 8, 0, 1)
+    assert all(tuple(r) in first_phase_tokens for r in before)
+    after = data.train_batch(bound, 8, 0, 1)
+    assert not any(tuple(r) in first_phase_tokens for r in after)
+    straddle = data.train_batch(bound - 4, 8, 0, 1)  # a global batch across the boundary, on 1 and 2 ranks
+    assert np.array_equal(straddle, np.concatenate([data.train_batch(bound - 4, 8, r, 2) for r in (0, 1)]))
+    assert np.array_equal(straddle, MixtureData(d / "mixP", 128, seed=3).train_batch(bound - 4, 8, 0, 1))
+    with pytest.raises(ConfigError, match="with `phases`, weights are given per phase"):
+        load_mixture_config(write_yaml(d, "mixBad", phases=phases))
+    from click.testing import CliRunner
+
+    from corpusmill.cli import main
+
+    r = CliRunner().invoke(main, ["mix", str(y), "--dry-run"])  # per-phase plans before anything is written
+    assert r.exit_code == 0, r.output
+    assert "phase 0 (until 0.6 of total_tokens):" in r.stdout and "phase 1 (until 1 of total_tokens):" in r.stdout
+    assert r.stdout.count("asked 240,000") == 1 and r.stdout.count("asked 160,000") == 1
+
+
+def _windows(sampler):
+    return sampler.rows(np.arange(sampler.samples_per_epoch))

@@ -66,7 +66,7 @@ def test_model_path_is_relative_to_the_config(tiny_model, tmp_path):
 def test_real_data_held_out_accuracy():
     """The benchmark's recipe (gold articles + books against real boilerplate), through the CLI."""
     shared("html_extraction")
-    out = subprocess.run([sys.executable, str(Path(__file__).parents[1] / "benchmarks" / "bench_classifier.py")],
+    out = subprocess.run([sys.executable, str(Path(__file__).parents[2] / "benchmarks" / "bench_classifier.py")],
                          capture_output=True, text=True, timeout=300)
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["held_out"] >= 100 and result["held_out_accuracy"] >= 0.85  # measured 0.915

@@ -1,0 +1,3 @@
+from corpusmill.stages.decontaminate.stage import Decontaminate
+
+__all__ = ["Decontaminate"]
