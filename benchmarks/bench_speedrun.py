@@ -35,7 +35,9 @@ from corpusmill.trainer.metrics import read_metrics  # noqa: E402
 BOOKS = ["austen-emma.txt", "austen-persuasion.txt", "chesterton-thursday.txt", "milton-paradise.txt",
          "whitman-leaves.txt", "shakespeare-hamlet.txt"]
 VOCAB, BOS, EOS = 258, 256, 257
-BASELINE = dict(model={}, train={"optimizer": "adamw"})
+# pinned, not the defaults: the baseline must stay the nanoGPT recipe whatever the defaults become
+BASELINE = dict(model={"qk_norm": False, "mlp": "swiglu", "zero_init": False},
+                train={"optimizer": "adamw", "schedule": "cosine", "z_loss": 0.0})
 # ours: each option of issue 18; the ablation drops one at a time
 OPTIONS = {"muon": ("train", "optimizer", "muon"), "qk_norm": ("model", "qk_norm", True),
            "relu2": ("model", "mlp", "relu2"), "zero_init": ("model", "zero_init", True),
