@@ -26,7 +26,7 @@ def _wait_for_step(metrics: Path, step: int, proc, timeout: float = 120) -> None
 
 @pytest.mark.parametrize("sig, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_train_writes_a_checkpoint_on_sigint_and_sigterm_then_resumes(tmp_path, sig, status):
-    from test_trainer import make_mixture, tiny_cfg
+    from trainer_fixtures import make_mixture, tiny_cfg
 
     make_mixture(tmp_path / "mix")
     cfg = tiny_cfg(tmp_path, steps=400, ckpt_every=1000, eval_every=0, tensorboard=False)
@@ -76,7 +76,7 @@ def test_user_mistakes_get_a_message_not_a_traceback(tmp_path):
     from click.testing import CliRunner
 
     from corpusmill.cli import main
-    from test_trainer import make_mixture, tiny_cfg
+    from trainer_fixtures import make_mixture, tiny_cfg
 
     (tmp_path / "b.yaml").write_text(json.dumps({"inputs": [{"name": "a", "path": "x.jsonl"}], "output": "out",
                                                  "stages": [{"length": {"min_chars": 500, "max_chars": 100}}]}))

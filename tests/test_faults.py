@@ -101,7 +101,7 @@ def test_train_killed_at_each_point_resumes_bit_identical(tmp_path):
     import torch
 
     from corpusmill.trainer.metrics import loss_by_step
-    from test_trainer import tiny_cfg
+    from trainer_fixtures import tiny_cfg
 
     def args(name):
         cfg = tiny_cfg(tmp_path, name, steps=24, dropout=0.1, ckpt_every=5, keep_last=2)

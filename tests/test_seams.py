@@ -207,7 +207,7 @@ def test_resume_is_refused_on_another_tokenizer_vocab_or_changed_mixture(tmp_pat
     vocab gave false spike recoveries; a rebuilt mixture resumed silently on another order."""
     from corpusmill.trainer.lineage import ResumeError
     from corpusmill.trainer.train import train
-    from test_trainer import make_mixture, tiny_cfg
+    from trainer_fixtures import make_mixture, tiny_cfg
 
     cfg = tiny_cfg(tmp_path, steps=4, ckpt_every=2, eval_every=0)
     train(cfg)

@@ -10,7 +10,7 @@ from corpusmill.trainer.config import SpikeSpec
 from corpusmill.trainer.metrics import loss_by_step, read_metrics
 from corpusmill.trainer.tb import read_scalars
 from corpusmill.trainer.train import train
-from test_trainer import tiny_cfg
+from trainer_fixtures import tiny_cfg
 
 
 def _f32(d: dict) -> dict:  # event files hold float32

@@ -12,7 +12,7 @@ from corpusmill.trainer.metrics import loss_by_step, read_metrics
 from corpusmill.trainer.model import GPT, build_config
 from corpusmill.trainer.muon import MuonAdamW, muon_groups, orthogonalize
 from corpusmill.trainer.train import lr_at, train
-from test_trainer import VOCAB, tiny_cfg, torchrun_two
+from trainer_fixtures import VOCAB, tiny_cfg, torchrun_two
 
 OPTIONS = dict(qk_norm=True, mlp="relu2", zero_init=True)
 

@@ -12,7 +12,7 @@ from corpusmill.trainer.metrics import read_metrics
 from corpusmill.trainer.mlm import IGNORE, TRAIN, VALIDATION, mask_tokens
 from corpusmill.trainer.model import GPT, build_config
 from corpusmill.trainer.train import train
-from test_trainer import VOCAB, tiny_cfg
+from trainer_fixtures import VOCAB, tiny_cfg
 
 
 def test_masking_statistics_80_10_10():

@@ -11,7 +11,7 @@ from corpusmill.trainer.config import ModelSpec, TrainConfig, TrainSpec
 from corpusmill.trainer.metrics import read_metrics
 from corpusmill.trainer.tb import read_scalars
 from corpusmill.trainer.train import train
-from test_trainer import META, VOCAB
+from trainer_fixtures import META, VOCAB
 
 
 def two_source_mixture(folder: Path) -> Path:

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from corpusmill.trainer.config import TrainSpec
 from corpusmill.trainer.metrics import loss_by_step, read_metrics
 from corpusmill.trainer.train import train
-from test_trainer import tiny_cfg, torchrun_two
+from trainer_fixtures import tiny_cfg, torchrun_two
 
 
 def _resume_from(cfg, ckpt: Path):
