@@ -46,7 +46,7 @@ test-fast: setup
 bench: setup
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
-# every command at 1x/4x/16x input (about 10 minutes on 2 cores): time, memory, growth exponents
+# every command at 1x/4x/16x input, then dedup on 1 vs 2 workers over ~1 GB (about 15 minutes on 2 quiet cores)
 bench-scale: setup
 	$(BIN)/python benchmarks/bench_scale.py
 

@@ -42,7 +42,7 @@ def test_build_verbosity_levels(small_build, ray_local):
     assert "INFO    build:" in err and "DEBUG" not in err
 
 
-@pytest.mark.parametrize("command", [["build"], ["mix"], ["train"], ["tokenizer", "train"]])
+@pytest.mark.parametrize("command", [["build"], ["mix", "build"], ["mix", "search"], ["train"], ["tokenizer", "train"]])
 def test_long_commands_take_quiet(command):
     result = CliRunner().invoke(main, [*command, "--help"])
     assert result.exit_code == 0 and "--quiet" in result.output
