@@ -60,6 +60,9 @@ class TrainSpec(_Strict):
     warmup_steps: int = Field(100, ge=0, description="Linear warmup steps.")
     schedule: Literal["cosine", "wsd"] = Field("wsd", description="After warmup: cosine to min_lr, or wsd (warmup-stable-decay): lr held, then linear to min_lr over the last decay_frac of the steps.")
     decay_frac: float = Field(0.2, gt=0, le=1, description="wsd: share of the steps spent decaying.")
+    decay_from_phase: Optional[int] = Field(
+        None, ge=1, description="wsd with a curriculum mixture (`phases`): start the decay at the first step of this "
+        "phase (e.g. 1: anneal on the second phase's data) instead of the last decay_frac of the steps.")
     optimizer: Literal["adamw", "muon"] = Field("muon", description="adamw on everything, or muon: Muon (Newton-Schulz orthogonalised momentum) on the Blocks' matrices, AdamW on embedding, head and norms; one lr for both (Muon's update scaled to AdamW's RMS).")
     z_loss: float = Field(0.0, ge=0, description="Weight of the z-loss, logsumexp(logits)^2 per token (PaLM: 1e-4); 0: off. The logged train loss includes it; validation does not.")
     weight_decay: float = Field(0.1, ge=0, description="AdamW decay on matrices (not norms, embeddings).")

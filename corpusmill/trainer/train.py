@@ -37,15 +37,17 @@ from corpusmill.trainer.parallel import full_state, grad_sync, load_full_state, 
 from corpusmill.trainer.tb import summary_writer_class
 
 
-def lr_at(step: int, spec: TrainSpec) -> float:
+def lr_at(step: int, spec: TrainSpec, decay_start: int | None = None) -> float:
     """Linear warmup to lr, then cosine to min_lr at the last step, or (wsd) lr held until the last
-    decay_frac of the steps and a linear decay to min_lr there."""
+    decay_frac of the steps (or until decay_start: a curriculum phase's first step) and a linear
+    decay to min_lr from there."""
     min_lr = spec.lr / 10 if spec.min_lr is None else spec.min_lr
     if step < spec.warmup_steps:
         return spec.lr * (step + 1) / spec.warmup_steps
     if spec.schedule == "wsd":
-        decay = max(1, round(spec.decay_frac * spec.steps))
-        t = min(1.0, max(0.0, (step - (spec.steps - decay)) / decay))
+        start = spec.steps - max(1, round(spec.decay_frac * spec.steps)) if decay_start is None else decay_start
+        decay = max(1, spec.steps - start)
+        t = min(1.0, max(0.0, (step - start) / decay))
         return spec.lr + t * (min_lr - spec.lr)
     span = max(1, spec.steps - spec.warmup_steps)
     t = min(1.0, (step - spec.warmup_steps) / span)
@@ -218,6 +220,7 @@ class Trainer:
                             data.manifest.get("seq_len"), cfg.data, spec.seq_len)
         self.accum = self.per_rank // micro
         self.tokens_per_step = self.global_batch * T
+        self.decay_start = self._decay_start()
         m = cfg.model
         self.mconf = mconf = build_config(
             data.vocab_size, T, m.preset, n_layer=m.n_layer, n_head=m.n_head, d_model=m.d_model,
@@ -316,13 +319,24 @@ class Trainer:
             bars.close()
         return self.finish()
 
+    def _decay_start(self) -> int | None:
+        """train.decay_from_phase: the step whose batch holds that phase's first sample."""
+        k, spec = self.spec.decay_from_phase, self.spec
+        if k is None:
+            return None
+        bounds = getattr(self.data.train, "bounds", None)
+        if spec.schedule != "wsd" or bounds is None or k >= len(bounds):
+            raise ConfigError(f"train.decay_from_phase: {k} needs schedule: wsd and a mixture with phases 0..{k} "
+                              f"({self.cfg.data} has {len(bounds) if bounds is not None else 'no'} phases)")
+        return int(bounds[k]) // self.global_batch
+
     def train_step(self) -> float | None:
         """Schedule, batch, forward/backward over micro batches, clip, spike check, optimizer step,
         metrics row. Returns the (global mean) loss, or None when the step was rolled back."""
         st, spec, raw, opt, world, device = self.state, self.spec, self.raw, self.opt, self.world, self.device
         t0 = time.perf_counter()
         # 1. learning rate of this step (warmup, cosine, cut by past recoveries)
-        lr = lr_at(st.step, spec) * st.lr_scale
+        lr = lr_at(st.step, spec, self.decay_start) * st.lr_scale
         for g in opt.param_groups:
             g["lr"] = lr
         # 2. this rank's share of the global batch, by samples consumed (the data's whole state)

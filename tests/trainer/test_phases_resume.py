@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from corpusmill.mixtures.shards import ShardMeta, ShardWriter
 from corpusmill.trainer.config import ModelSpec, SpikeSpec, TrainConfig, TrainSpec
@@ -70,3 +71,23 @@ def test_resume_across_a_phase_boundary_is_bit_identical(tmp_path):
     train(b)
     la, lb = loss_by_step(Path(a.output) / "metrics.jsonl"), loss_by_step(Path(b.output) / "metrics.jsonl")
     assert len(la) == 30 and la == lb
+
+
+def test_wsd_decay_starts_at_a_phase_boundary(tmp_path):
+    from corpusmill.common.config import ConfigError
+    from corpusmill.trainer.metrics import read_metrics
+
+    c = cfg(tmp_path, "wsd")
+    c.train.schedule, c.train.decay_from_phase, c.train.steps = "wsd", 1, 20
+    train(c)
+    rows = [r for r in read_metrics(Path(c.output) / "metrics.jsonl") if r.get("kind", "train") == "train" and "lr" in r]
+    lr = {r["step"]: r["lr"] for r in rows}
+    first = 95 // 8  # phase 1's first sample (95) is in the batch of step 11 (samples 88..95)
+    held = [lr[s] for s in sorted(lr) if c.train.warmup_steps < s <= first]
+    assert held and all(abs(x - c.train.lr) < 1e-12 for x in held[:-1])  # held until the phase begins
+    decaying = [lr[s] for s in sorted(lr) if s > first + 1]
+    assert all(b < a for a, b in zip(decaying, decaying[1:]))  # then down, step by step
+    bad = cfg(tmp_path, "bad")
+    bad.train.decay_from_phase = 2  # the mixture has phases 0 and 1
+    with pytest.raises(ConfigError, match=r"train.decay_from_phase: 2 needs schedule: wsd and a mixture with phases"):
+        train(bad)
