@@ -13,7 +13,6 @@ from pydantic import ValidationError
 
 from conftest import shared
 from corpusmill.common.config import ConfigError
-from corpusmill.pipeline import registry
 from corpusmill.stages.decontaminate import Decontaminate
 from corpusmill.stages.decontaminate.index import BloomIndex, ExactIndex
 from corpusmill.stages.decontaminate.ngrams import ngram_hashes, token_spans
@@ -117,27 +116,8 @@ def test_reference_files_of_every_kind(tmp_path):
         Decontaminate({"references": [{"name": "a", "path": "x"}, {"name": "a", "path": "y"}]})
 
 
-@pytest.fixture
-def decontaminate_registered(monkeypatch):
-    """The stage as its entry point registers it (the shared venv is not reinstalled for it)."""
-    real = registry._group
-
-    class EntryPoint:
-        value = "corpusmill.stages.decontaminate:Decontaminate"
-
-        def load(self):
-            return Decontaminate
-
-    def group(name):
-        found = dict(real(name))
-        if name == registry.STAGE_GROUP:
-            found["decontaminate"] = EntryPoint()
-        return found
-    monkeypatch.setattr(registry, "_group", group)
-
-
 @pytest.mark.slow
-def test_build_reports_contamination_and_ships_the_index_once(tmp_path, ray_local, decontaminate_registered):
+def test_build_reports_contamination_and_ships_the_index_once(tmp_path, ray_local):
     from corpusmill.cli import main
     from corpusmill.pipeline.config import load_build_config
     from corpusmill.pipeline.runner import run_build
