@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from corpusmill.faults import kill_point
-from corpusmill.tokenizer.inputs import BATCH_ROWS, iter_batches, list_parts, row_group_ranges
+from corpusmill.tokenizer.inputs import BATCH_ROWS, id_hashes, iter_batches, list_parts, row_group_ranges
 from corpusmill.tokenizer.model import Tokenizer, TokenizerError, load_tokenizer
 
 # Uncompressed parquet bytes per Ray task: ~0.15 s of encoding on one core, far above a task's
@@ -173,6 +173,8 @@ class _Writer:
         from corpusmill.common.files import atomic_path
 
         name = f"part-{unit.index:06d}.{self.file_format}"
+        if "id" in table.column_names:  # a mixture's sampling keys come from it (mixtures/encoded.py)
+            table = table.append_column("id_hash", pa.array(id_hashes(table["id"]), pa.uint64()))
         table = table.replace_schema_metadata(tok.metadata())
         with atomic_path(Path(self.out) / name, fsync=False) as tmp:
             if self.file_format == "arrow":

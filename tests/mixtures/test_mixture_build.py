@@ -171,6 +171,14 @@ def test_pretokenized_input_with_another_tokenizer_is_refused(setup, tmp_path):
     write_encoded([str(d / "news")], load_tokenizer(d / "tok"), d / "news_enc_pq", file_format="parquet")
     build_mixture(load_mixture_config(write_yaml(d, "mixG", sources=[{"name": "news", "path": "news_enc_pq", "weight": 1.0}])))
     assert shard_bytes(d / "mixG") == shard_bytes(d / "mixF")
+    # as earlier versions wrote them (Parquet, no n_tokens, no id_hash): the same shards again
+    import pyarrow.parquet as pq
+
+    for f in (d / "news_enc_pq").glob("*.parquet"):
+        t = pq.read_table(f)
+        pq.write_table(t.drop_columns(["n_tokens", "id_hash"]).replace_schema_metadata(t.schema.metadata), f)
+    build_mixture(load_mixture_config(write_yaml(d, "mixH", sources=[{"name": "news", "path": "news_enc_pq", "weight": 1.0}])))
+    assert shard_bytes(d / "mixH") == shard_bytes(d / "mixF")
 
 
 @pytest.mark.parametrize("suffix", ["arrow", "parquet"])
