@@ -12,8 +12,8 @@ from corpusmill.common import artifact
 from corpusmill.common.config import ConfigError
 from corpusmill.pipeline.accounting import merge_stage_dicts
 from corpusmill.pipeline.stage import GlobalStage, Phase
+from corpusmill.stages.dedup import against, phases
 from corpusmill.stages.dedup import final as final_phase
-from corpusmill.stages.dedup import phases
 from corpusmill.stages.dedup.files import State, read_json, write_json
 from corpusmill.stages.dedup.options import DedupOptions
 from corpusmill.stages.dedup.undo import undo
@@ -57,10 +57,19 @@ class Dedup(GlobalStage):
                 p.unlink(missing_ok=True)
         stats = summarize(sig[a:], bucket, labels, final, rnd, part_ids)
         if older:
-            stats["stage"]["against"] = {"builds": [str(b) for b in self.options.against],
-                                         "documents": sum(o["rows"] for o in plan["older"]),
-                                         "removed": sum(f.get("removed_against", 0) for f in final)}
+            removed: dict[str, int] = {}
+            for f in final:
+                for b, c in f.get("removed_against", {}).items():
+                    removed[b] = removed.get(b, 0) + c
+            stats["stage"]["against"] = against.describe(plan, sig[:a], removed)
         return stats
+
+    def check(self, out_root: str) -> None:
+        """Before any work: every earlier build named in `against` is a finished build output."""
+        against.check_builds(self.options.against, exclude=Path(out_root))
+
+    def lineage(self, out_root: str, stage_stats: dict) -> list[dict]:
+        return against.lineage(read_json(State(out_root, self.name).root / "plan.json"))
 
     def planned_parts(self, out_root: str) -> list[str] | None:
         plan = read_json(State(out_root, self.name).root / "plan.json")
@@ -85,7 +94,7 @@ class Dedup(GlobalStage):
             return plan
         rows = [pq.ParquetFile(st.documents(p)).metadata.num_rows if st.documents(p).exists() else 0
                 for p in part_ids]
-        older = older_parts(self.options.against, exclude=st.out)
+        older = against.older_parts(self.options.against, st.out, self.options.model_dump(mode="json"))
         o = self.options
         per_doc = int(o.exact) + int(o.url) + (o.minhash.bands if o.minhash else 0)
         total = sum(rows) + sum(o["rows"] for o in older)
@@ -93,22 +102,6 @@ class Dedup(GlobalStage):
         plan = {"parts": list(part_ids), "rows": rows, "partitions": partitions, "older": older}
         write_json(path, plan)
         return plan
-
-
-def older_parts(builds: list[str], exclude: Path) -> list[dict]:
-    """The documents files of earlier builds, each {id, path, build, rows, fingerprint}; an error
-    naming the build when one is not a finished build output (or is this one)."""
-    out = []
-    for k, root in enumerate(builds):
-        root_p = Path(root).resolve()
-        if root_p == Path(exclude).resolve():
-            raise ConfigError(f"dedup.against: {root} is this build's own output; name earlier builds only")
-        m = artifact.require(root_p, "build", "dedup.against")
-        for f in sorted((root_p / "documents").rglob("part-*.parquet")):
-            rel = f.relative_to(root_p / "documents").with_suffix("").as_posix().replace("/", "_")
-            out.append({"id": f"against{k}/{rel}", "path": str(f), "build": str(root_p),
-                        "rows": pq.ParquetFile(f).metadata.num_rows, "fingerprint": m["fingerprint"]})
-    return out
 
 
 def summarize(sig: list[dict], bucket: list[dict], labels: list[dict], final: list[dict], rounds: int,
