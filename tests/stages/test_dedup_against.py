@@ -3,6 +3,7 @@ exactly what a joint dedup of A+B keeps that is not in A, removals naming A's do
 and A is read, never written."""
 import hashlib
 import os
+import re
 
 import pytest
 
@@ -10,6 +11,7 @@ from corpusmill.common import artifact
 from corpusmill.common.config import ConfigError
 from corpusmill.pipeline.config import BuildConfig
 from corpusmill.pipeline.runner import run_build
+from corpusmill.report import write_report
 from fixtures import write_jsonl
 from test_dedup import doc, rows_of
 
@@ -80,6 +82,10 @@ def test_dedup_against_an_earlier_build_equals_a_joint_dedup(tmp_path):
     assert stamps(tmp_path / "A") == before  # read, never written
     assert [i for i in artifact.read(tmp_path / "B")["inputs"] if i["kind"] == "build"] == [  # lineage
         {"kind": "build", "name": "dedup.against", "path": a_root, "fingerprint": artifact.read(a_root)["fingerprint"]}]
+    html = write_report(tmp_path / "B").read_text()  # the report: documents removed per earlier build
+    section = html[html.index("<h2>Dedup against earlier builds</h2>"):]
+    assert re.search(rf"<td>{re.escape(a_root)}</td><td class=\"n\">30</td><td class=\"n\">34</td>"
+                     r"<td>[0-9a-f]{12}</td><td>computed 1</td>", section[:section.index("</section>")])
 
     with pytest.raises(ConfigError, match=r"dedup.against: .*b.* is not a finished build"):
         build(tmp_path, "C", ["b"], against=[str(tmp_path / "b")])
