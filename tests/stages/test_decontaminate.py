@@ -66,6 +66,12 @@ def test_bloom_has_no_false_negatives_and_its_measured_rate_near_the_target():
     measured = bloom.contains(others).mean()
     assert 0.3e-3 < measured < 3e-3 and 0.5e-3 < bloom.rate() < 2e-3
     assert bloom.nbytes < len(keys) * 8 / 4  # ~14.4 bits per key
+    # a small set at a low rate: no false-positive floor of order 1/bits (double hashing had one:
+    # 56 of these 3M where 3 are expected)
+    small = BloomIndex(500, 1e-6)
+    small.add(keys[:500])
+    misses = rng.integers(2 ** 63, 2 ** 64 - 1, 3_000_000, dtype=np.uint64)
+    assert small.contains(keys[:500]).all() and small.contains(misses).sum() <= 15  # 3 expected
     exact = ExactIndex(np.concatenate([keys, keys[:10]]))
     assert len(exact) == len(keys) and exact.contains(keys).all() and not exact.contains(others).any()
     edges = np.array([0, 1, 2 ** 64 - 1, keys.min(), keys.max()], np.uint64)
