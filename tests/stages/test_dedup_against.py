@@ -6,7 +6,9 @@ import os
 import re
 
 import pytest
+from click.testing import CliRunner
 
+from corpusmill.cli import main
 from corpusmill.common import artifact
 from corpusmill.common.config import ConfigError
 from corpusmill.pipeline.config import BuildConfig
@@ -82,6 +84,8 @@ def test_dedup_against_an_earlier_build_equals_a_joint_dedup(tmp_path):
     assert stamps(tmp_path / "A") == before  # read, never written
     assert [i for i in artifact.read(tmp_path / "B")["inputs"] if i["kind"] == "build"] == [  # lineage
         {"kind": "build", "name": "dedup.against", "path": a_root, "fingerprint": artifact.read(a_root)["fingerprint"]}]
+    tree = CliRunner().invoke(main, ["lineage", str(tmp_path / "B")]).output
+    assert f"build [dedup.against] {a_root} complete fingerprint " in tree and tree.count("(current)") == 2
     html = write_report(tmp_path / "B").read_text()  # the report: documents removed per earlier build
     section = html[html.index("<h2>Dedup against earlier builds</h2>"):]
     assert re.search(rf"<td>{re.escape(a_root)}</td><td class=\"n\">30</td><td class=\"n\">34</td>"
