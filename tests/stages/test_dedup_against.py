@@ -2,6 +2,7 @@
 exactly what a joint dedup of A+B keeps that is not in A, removals naming A's documents and A itself,
 and A is read, never written."""
 import hashlib
+import json
 import os
 import re
 
@@ -13,6 +14,8 @@ from corpusmill.common import artifact
 from corpusmill.common.config import ConfigError
 from corpusmill.pipeline.config import BuildConfig
 from corpusmill.pipeline.runner import run_build
+from corpusmill.stages.dedup import against
+from corpusmill.stages.dedup.options import DedupOptions
 from corpusmill.report import write_report
 from fixtures import write_jsonl
 from test_dedup import doc, rows_of
@@ -114,6 +117,12 @@ def test_earlier_signatures_reused_from_its_state_then_cached_and_a_changed_buil
     assert {k: removals(B)[k] for k in expected_removals(a_root)} == expected_removals(a_root)
     cache = B / "_state" / "dedup-against"
     assert len(list(cache.iterdir())) == 1
+    older = {**json.loads((B / "_state" / "dedup" / "plan.json").read_text())["older"][0], "cache": "probe/x"}
+    same = DedupOptions.model_validate({"minhash": {"threshold": 0.8}}).model_dump(mode="json")
+    other = DedupOptions.model_validate({"minhash": {"threshold": 0.7}}).model_dump(mode="json")
+    assert against.from_kept_state(against.Cached(tmp_path, older), same, verify=True)
+    assert not against.from_kept_state(against.Cached(tmp_path / "o", older), other, verify=True)
+    assert not (tmp_path / "o").exists()  # A's state made with other options: nothing taken from it
     # 2. new input for B: its dedup runs again over all parts, A's signatures read from the cache
     write_jsonl(tmp_path / "b" / "c.jsonl", [{"id": "c_new", "text": doc(900), "url": None},
                                              {"id": "c_dup10", "text": doc(10), "url": None}])

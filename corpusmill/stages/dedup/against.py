@@ -125,9 +125,11 @@ def from_kept_state(cached: Cached, options: dict, verify: bool) -> bool:
     rows = plan["rows"][plan["parts"].index(part)]
     removed = np.unpackbits(np.load(files["mask"]))[:rows].astype(bool)
     sig = read_arrow(files["sig"])
+    if sig.num_rows != rows or len(removed) != rows:
+        return False
     kept_ids = sig.column("id").combine_chunks().filter(pa.array(~removed))
     ids = pq.read_table(cached.older["path"], columns=["id"]).column("id").combine_chunks().cast(pa.string())
-    if sig.num_rows != rows or not kept_ids.equals(ids):
+    if not kept_ids.equals(ids):
         return False  # the documents are not what that dedup kept: compute instead
     write_arrow(cached.path("arrow"), sig.filter(pa.array(~removed)))
     new_row = np.cumsum(~removed) - 1

@@ -58,8 +58,9 @@ class Dedup(GlobalStage):
         stats = summarize(sig[a:], bucket, labels, final, rnd, part_ids)
         if older:
             removed: dict[str, int] = {}
-            for f in final:
-                for b, c in f.get("removed_against", {}).items():
+            for f in final:  # {build: n}; an int from a run started by an older corpusmill names none
+                got = f.get("removed_against")
+                for b, c in (got if isinstance(got, dict) else {}).items():
                     removed[b] = removed.get(b, 0) + c
             stats["stage"]["against"] = against.describe(plan, sig[:a], removed)
         return stats
