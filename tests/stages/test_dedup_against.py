@@ -15,6 +15,7 @@ from corpusmill.common.config import ConfigError
 from corpusmill.pipeline.config import BuildConfig
 from corpusmill.pipeline.runner import run_build
 from corpusmill.stages.dedup import against
+from corpusmill.stages.dedup.stage import Dedup
 from corpusmill.stages.dedup.options import DedupOptions
 from corpusmill.report import write_report
 from fixtures import write_jsonl
@@ -103,7 +104,7 @@ def signatures(stats):
     return {b: v["signatures"] for b, v in stats["stages"]["dedup"]["against"]["builds"].items()}
 
 
-def test_earlier_signatures_reused_from_its_state_then_cached_and_a_changed_build_computed_again(tmp_path):
+def test_earlier_signatures_reused_from_its_state_then_cached_and_a_changed_build_computed_again(tmp_path, caplog):
     write_inputs(tmp_path)
     A, B = tmp_path / "A", tmp_path / "B"
     a_root = str(A.resolve())
@@ -133,6 +134,9 @@ def test_earlier_signatures_reused_from_its_state_then_cached_and_a_changed_buil
     # 3. A rebuilt with a new file: another fingerprint, so another cache folder (the old one goes)
     write_jsonl(tmp_path / "a" / "a2.jsonl", [{"id": "a2_new", "text": doc(700), "url": None}])
     build(tmp_path, "A", ["a"], keep_state=True)
+    caplog.clear()
+    Dedup({"against": [a_root]}).check(str(B))  # what a re-run of B says first: B's removals follow the old A
+    assert f"dedup.against: {a_root} was rebuilt since this build's dedup ran against it" in caplog.text
     stats = build(tmp_path, "B", ["a", "b"], against=[a_root])
     assert signatures(stats) == {a_root: {"computed": 0, "cached": 0, "state": 2}}
     assert len(list(cache.iterdir())) == 1 and stats["stages"]["dedup"]["against"]["documents"] == 31

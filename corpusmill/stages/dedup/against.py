@@ -177,6 +177,12 @@ def describe(plan: dict, results: list[dict], removed: dict[str, int]) -> dict:
             "removed": sum(removed.values())}
 
 
+def changed_since(plan: dict | None) -> list[str]:
+    """The earlier builds whose manifest fingerprint is no longer the one the plan used."""
+    return sorted({o["build"] for o in (plan or {}).get("older", [])
+                   if (artifact.read(o["build"]) or {}).get("fingerprint") != o["fingerprint"]})
+
+
 def lineage(plan: dict | None) -> list[dict]:
     """How the build's manifest names its earlier builds (lineage): kind, path, fingerprint then."""
     seen: dict[str, dict] = {}

@@ -8,8 +8,8 @@ from typing import Callable, Generator
 
 import pyarrow.parquet as pq
 
-from corpusmill.common import artifact
 from corpusmill.common.config import ConfigError
+from corpusmill.console import log
 from corpusmill.pipeline.accounting import merge_stage_dicts
 from corpusmill.pipeline.stage import GlobalStage, Phase
 from corpusmill.stages.dedup import against, phases
@@ -68,6 +68,10 @@ class Dedup(GlobalStage):
     def check(self, out_root: str) -> None:
         """Before any work: every earlier build named in `against` is a finished build output."""
         against.check_builds(self.options.against, exclude=Path(out_root))
+        for build in against.changed_since(read_json(State(out_root, self.name).root / "plan.json")):
+            log.warning("dedup.against: %s was rebuilt since this build's dedup ran against it: its removals follow "
+                        "the earlier one (`corpus lineage %s` shows it) until dedup runs again, with --fresh or when "
+                        "this build's inputs change", build, out_root)
 
     def lineage(self, out_root: str, stage_stats: dict) -> list[dict]:
         return against.lineage(read_json(State(out_root, self.name).root / "plan.json"))
@@ -87,8 +91,7 @@ class Dedup(GlobalStage):
         if plan is not None:
             if plan["parts"] != list(part_ids):
                 raise RuntimeError(f"{path}: planned for other parts; re-run with --fresh")
-            changed = sorted({o["build"] for o in plan.get("older", [])
-                              if (artifact.read(o["build"]) or {}).get("fingerprint") != o["fingerprint"]})
+            changed = against.changed_since(plan)
             if changed:
                 raise ConfigError(f"dedup.against: {changed[0]} changed since this build's dedup started; re-run "
                                   "with --fresh")
