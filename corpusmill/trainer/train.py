@@ -205,7 +205,7 @@ class Trainer:
         spec = self.spec
         self.rank, self.world, self.device = _distributed(spec.device)
         self.master = self.rank == 0
-        self.data = data = MixtureData(cfg.data, spec.seq_len, spec.seed)
+        self.data = data = MixtureData(cfg.data, spec.seq_len, spec.seed, spec.align)
         T, micro, world = data.seq_len, spec.micro_batch_size, self.world
         self.global_batch = max(1, spec.global_batch_tokens // T)
         self.per_rank = self.global_batch // world
@@ -273,7 +273,7 @@ class Trainer:
         return {**self.state.state_dict(), "model": model_sd, "optimizer": opt_sd, "rng": rngs,
                 "world_size": self.world, "model_config": self.mconf.to_dict(),
                 "tokenizer": self.data.manifest.get("tokenizer", {}), "data": str(self.cfg.data),
-                "data_fingerprint": self.data.fingerprint}
+                "data_fingerprint": self.data.fingerprint, "data_align": self.data.align}
 
     def save(self) -> None:
         s = self.state_dict()
@@ -463,7 +463,8 @@ class Trainer:
         parallel = "fsdp" if self.fsdp else "ddp" if world > 1 else "none"
         self.log.write(kind="start", step=st.step, consumed=st.consumed, world_size=world, device=str(self.device),
                        params=raw.num_params(False), global_batch=self.global_batch, accum=self.accum,
-                       seq_len=self.data.seq_len, parallel=parallel, objective=mconf.objective)
+                       seq_len=self.data.seq_len, parallel=parallel, objective=mconf.objective,
+                       align=self.data.align, repeated_share=round(self.data.repeated_share, 4))
         console.info("train: %s params (%s, %s), %s x%d; %d steps of %s tokens; %s -> %s",
                      f"{raw.num_params(False):,}", mconf.objective, parallel if world > 1 else "one process",
                      self.device, world, self.spec.steps, f"{self.tokens_per_step:,}",
