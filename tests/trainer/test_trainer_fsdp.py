@@ -33,7 +33,7 @@ def test_parallel_option_validated_and_one_process_fsdp_is_plain(tmp_path):
 
 @pytest.mark.slow
 def test_fsdp_over_one_launched_rank_matches_the_plain_model(tmp_path, monkeypatch):
-    """Launched as a process group of one (what benchmarks/gpu_check.sh does to measure FSDP2 on one GPU):
+    """Launched as a process group of one (what benchmarks/gpu_check.py does to measure FSDP2 on one GPU):
     the model is fully_shard-ed over a one-rank mesh, and learns exactly as unwrapped (rel 1e-5)."""
     plain = tiny_cfg(tmp_path, "plain", steps=6, eval_every=3)
     one = tiny_cfg(tmp_path, "one", steps=6, eval_every=3, parallel="fsdp")
