@@ -91,6 +91,7 @@ def main() -> None:
     ap.add_argument("--speedrun-model", action="store_true", help="ours: qk_norm, relu2, zero_init (the peer keeps the plain model)")
     ap.add_argument("--parallel", default="none", choices=["none", "fsdp"],
                     help="ours: fsdp = FSDP2 over a one-rank process group (its hooks' and DTensors' cost on one device)")
+    ap.add_argument("--vocab-multiple", type=int, default=1, help="ours: model.vocab_multiple (pad the vocabulary rows)")
     ap.add_argument("--no-peer", action="store_true", help="ours alone (the peer's figures from another run)")
     a = ap.parse_args()
     device = torch.device(a.device)
@@ -100,7 +101,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         d = Path(d)
         flat = make_mixture(d, a.vocab, a.seq_len, tokens=max(400_000, 4 * a.batch * (a.seq_len + 1)))
-        cfg = TrainConfig(data=str(d), output=str(d / "run"), model=ModelSpec(preset=a.preset, compile=a.compile,
+        cfg = TrainConfig(data=str(d), output=str(d / "run"), model=ModelSpec(preset=a.preset, compile=a.compile, vocab_multiple=a.vocab_multiple,
                                                                         **(dict(qk_norm=True, mlp="relu2", zero_init=True)
                                                                            if a.speedrun_model else {})),
                           train=TrainSpec(steps=a.steps, global_batch_tokens=a.batch * a.seq_len,
@@ -123,7 +124,7 @@ def main() -> None:
            "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
            "threads": torch.get_num_threads(), "preset": a.preset, "compile": a.compile, "batch": a.batch,
            "seq_len": a.seq_len, "steps": a.steps, "optimizer": a.optimizer, "speedrun_model": a.speedrun_model,
-           "parallel": ours_parallel, "ours_tokens_per_s": round(ours_tps, 1),
+           "parallel": ours_parallel, "vocab": a.vocab, "vocab_multiple": a.vocab_multiple, "ours_tokens_per_s": round(ours_tps, 1),
            "peer_tokens_per_s": round(peer_tps, 1) if peer_tps else None,
            "ratio": round(ours_tps / peer_tps, 3) if peer_tps else None}
     if (peak := peak_flops(device)) is not None:  # the same FLOPs count for both loops

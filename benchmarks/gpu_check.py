@@ -5,9 +5,10 @@
   muon           ours with Muon (the default optimizer): its overhead = adamw tokens/s / muon tokens/s
   muon_speedrun  + qk_norm, relu2, zero_init
   fsdp_one_gpu   ours under FSDP2 over a one-rank group: FSDP's own cost = adamw tokens/s / fsdp tokens/s
+  vocab_50257, vocab_50257_pad64   model.vocab_multiple's gain: 50,257 rows unpadded, then padded to 64
 
-JSON lines: one per check (bench_train's line with a `check` tag), then a summary. About 4-6 minutes
-on an H200 (mostly compiling). `--cpu-smoke` runs the same four checks for 2 steps of a tiny model on
+JSON lines: one per check (bench_train's line with a `check` tag), then a summary; estimated 5-8
+minutes on an H200, mostly compiling (not yet timed). `--cpu-smoke` runs the same checks for 2 steps of a tiny model on
 CPU without compile: it proves the commands, not the figures.
 
     python benchmarks/gpu_check.py [--steps 60] [--batch 16]
@@ -28,7 +29,10 @@ from _common import emit  # noqa: E402
 HERE = Path(__file__).resolve().parent
 CHECKS = [("adamw", []), ("muon", ["--optimizer", "muon", "--no-peer"]),
           ("muon_speedrun", ["--optimizer", "muon", "--speedrun-model", "--no-peer"]),
-          ("fsdp_one_gpu", ["--parallel", "fsdp", "--no-peer"])]
+          ("fsdp_one_gpu", ["--parallel", "fsdp", "--no-peer"]),
+          # model.vocab_multiple: GPT-2's 50,257 rows as they are, and padded to 50,304 (the default runs 50,304)
+          ("vocab_50257", ["--vocab", "50257", "--no-peer"]),
+          ("vocab_50257_pad64", ["--vocab", "50257", "--vocab-multiple", "64", "--no-peer"])]
 
 
 def common_args(a) -> list[str]:
@@ -65,6 +69,8 @@ def summary(results: dict[str, dict]) -> dict:
                       ("fsdp_one_gpu", "fsdp_time_per_token")):
         if tps("adamw") and tps(name):
             out[key] = round(tps("adamw") / tps(name), 3)  # x AdamW's, one process, same model and batch
+    if tps("vocab_50257") and tps("vocab_50257_pad64"):
+        out["vocab_pad64_speedup"] = round(tps("vocab_50257_pad64") / tps("vocab_50257"), 3)
     if out["ours_mfu"] is not None:
         out["mfu_goal_0.45_met"] = out["ours_mfu"] >= 0.45
     return out

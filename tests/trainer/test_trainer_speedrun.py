@@ -132,9 +132,12 @@ def test_skip_guard_rule():
 @pytest.mark.parametrize("parallel", ["ddp", "fsdp"])
 def test_muon_two_ranks_match_one(tmp_path, parallel):
     """Muon under DDP (all-reduced grads, the same update on each rank) and FSDP2 (the momentum-
-    updated gradient gathered, each rank keeping its rows): 2 ranks x micro 2 == 1 x micro 4."""
+    updated gradient gathered, each rank keeping its rows), with every option, BOS-aligned windows
+    and the skip guard: 2 ranks x micro 2 == 1 x micro 4."""
     one = speedrun_cfg(tmp_path, "one", steps=8, eval_every=4)
     two = speedrun_cfg(tmp_path, "two", steps=8, eval_every=4, micro_batch_size=2, parallel=parallel)
+    for c in (one, two):  # the skip guard on too: it judges the all-reduced loss and grad norm, as one rank does
+        c.spike = SpikeSpec(skip_zscore=6.0, skip_min_history=3)
     train(one)
     torchrun_two(two, tmp_path, "two")
     la, lb = loss_by_step(Path(one.output) / "metrics.jsonl"), loss_by_step(Path(two.output) / "metrics.jsonl")
