@@ -31,7 +31,6 @@ def test_parallel_option_validated_and_one_process_fsdp_is_plain(tmp_path):
     assert start[0]["parallel"] == "none"
 
 
-@pytest.mark.slow
 def test_fsdp_over_one_launched_rank_matches_the_plain_model(tmp_path, monkeypatch):
     """Launched as a process group of one (what benchmarks/gpu_check.py does to measure FSDP2 on one GPU):
     the model is fully_shard-ed over a one-rank mesh, and learns exactly as unwrapped (rel 1e-5)."""
