@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -97,6 +97,10 @@ class BuildConfig(Strict):
     limit: int | None = Field(
         None, gt=0, description="Read only the first N records of each source, in file order (quick tuning; "
         "`corpus build --limit N` sets it and writes to OUTPUT-limitN).")
+    mode: Literal["build", "annotate"] = Field(
+        "build", description="annotate: every per-document stage annotates every document and removes nothing "
+        "(global stages such as dedup do not run); `corpus select OUT --set STAGE.KEY=VALUE -o OUT2` then applies "
+        "thresholds to the annotations and equals a build with them, decision for decision.")
     partition_by: str | None = Field(
         None, description="Write kept documents to documents/COLUMN=VALUE/ folders (hive style), e.g. `lang`.")
 

@@ -33,6 +33,8 @@ class Verdict:
     """What `Stage.decide` says from annotations alone: per row a reason or None, and the counters."""
     reasons: list[str | None]
     counters: dict[str, dict[str, int]] = field(default_factory=dict)
+    # annotation columns that depend on the thresholds (quality's reason per family), rewritten by select
+    columns: dict[str, pa.Array] = field(default_factory=dict)
 
 
 class Stage:

@@ -118,7 +118,10 @@ class Quality(Stage):
             kind = pa.string() if name.endswith(".reason") else (
                 pa.int64() if name.endswith((".words", ".stop_words", ".sentences", ".lines_dropped")) else pa.float64())
             table = table.append_column(name, pa.array(cols[name], kind))
-        out_reasons = self.decide(table).reasons
+        verdict = self.decide(table)
+        for name, column in verdict.columns.items():
+            table = table.set_column(table.schema.get_field_index(name), name, column)
+        out_reasons = verdict.reasons
         for i, (reason, new_text) in enumerate(zip(out_reasons, new_texts)):
             if new_text is not None and (reason is None or self.annotating):  # annotate: every rewrite
                 texts[i] = new_text
@@ -126,29 +129,30 @@ class Quality(Stage):
         return Decision(table, out_reasons)
 
     def decide(self, table: pa.Table) -> Verdict:
-        """The first family (in datatrove's order) whose rules fail, from the metric columns."""
+        """The first family (in datatrove's order) whose rules fail, from the metric columns; and each
+        family's own reason column for these thresholds (null where the family did not run)."""
         o = self.options
         enabled = [f for f in FAMILIES if getattr(o, f) is not None]
         n = table.num_rows
         cols = {f: {name[len(f"quality.{f}."):]: table.column(name).to_pylist() for name in table.column_names
                     if name.startswith(f"quality.{f}.") and not name.endswith(".reason")} for f in enabled}
-        c4_stored = table.column("quality.c4.reason").to_pylist() if o.c4 and "quality.c4.reason" in table.column_names \
-            else [None] * n
+        stored = {f: table.column(f"quality.{f}.reason").to_pylist() for f in enabled}
         nulls = table.column("text").is_null().to_pylist()
         langs = table.column("lang").to_pylist() if "lang" in table.column_names else [None] * n
         reasons: list[str | None] = []
+        family_reasons: dict[str, list[str | None]] = {f: [None] * n for f in enabled}
         for i in range(n):
             lang = langs[i] or o.default_language
-            first = None
-            if not nulls[i] and lang not in o.skip_languages:
-                for f in enabled:
-                    m = {k: v[i] for k, v in cols[f].items() if v[i] is not None}
-                    r = self._family_reason(f, m, lang, c4_stored[i])
-                    if r:
-                        first = f"{f}.{r}"
-                        break
-            reasons.append(first)
-        return Verdict(reasons)
+            if nulls[i] or lang in o.skip_languages:
+                reasons.append(None)
+                continue
+            for f in enabled:
+                m = {k: v[i] for k, v in cols[f].items() if v[i] is not None}
+                if m or stored[f][i] is not None:  # neither: the family did not run (annotate_all: false)
+                    family_reasons[f][i] = self._family_reason(f, m, lang, stored[f][i])
+            reasons.append(next((f"{f}.{family_reasons[f][i]}" for f in enabled if family_reasons[f][i]), None))
+        return Verdict(reasons, columns={f"quality.{f}.reason": pa.array(family_reasons[f], pa.string())
+                                         for f in enabled})
 
     def _family_reason(self, family: str, m: dict, lang: str, c4_stored: str | None) -> str | None:
         o = self.options
@@ -156,8 +160,6 @@ class Quality(Stage):
             return gopher.repetition_reason(m, o.gopher_repetition)
         if family == "fineweb":
             return fineweb_reason(m, o.fineweb)
-        if not m:  # not computed: only after an earlier family failed (annotate_all: false)
-            return None
         if family == "gopher":
             return gopher.gopher_quality_reason(m, o.gopher, lang not in self._no_space_set())
         return c4_reason(m, c4_stored if c4_stored in DOCUMENT_RULES else None, o.c4)

@@ -1,0 +1,129 @@
+"""`mode: annotate` + `corpus select` equals a build with the same thresholds, decision for decision:
+the same files under documents/ and removed/ (rows, order, columns, text), the same stats, for a
+looser, a tighter and a mixed setting; what select cannot re-apply exactly is refused."""
+import json
+import random
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from corpusmill.cli import main
+from corpusmill.common.artifact import ArtifactError, build_documents
+from corpusmill.common.config import ConfigError
+from corpusmill.pipeline.config import load_build_config
+from corpusmill.pipeline.runner import run_build
+from corpusmill.pipeline.select import run_select
+from fixtures import write_jsonl
+
+SENTENCES = [
+    "The council voted on Tuesday to repair the old stone bridge before the winter floods.",
+    "Farmers at the Saturday market said the late frost had cut their apple harvest by half.",
+    "A new bus route will link the hospital with the railway station from next month.",
+    "The library is asking readers to return overdue books without paying any fines this week.",
+    "Volunteers planted two hundred trees along the river path, where the old mill once stood.",
+    "The school choir won the regional competition with a song written by one of its pupils.",
+    "Engineers found that the water pipes under the main street are more than a century old.",
+    "The museum opened an exhibition of maps drawn by sailors who charted the northern coast.",
+    "Local bakers have agreed to share their ovens with the soup kitchen during the holidays.",
+    "Residents complained that the street lights on the hill have been dark for three weeks.",
+]
+GERMAN = ("Der Gemeinderat hat am Dienstag beschlossen, die alte Steinbrücke vor dem Winterhochwasser zu "
+          "reparieren. Die Bauern auf dem Markt sagten, der späte Frost habe die Apfelernte halbiert. ")
+
+# A build config whose thresholds the three settings move; dedup runs after them.
+STAGES = [{"length": {"min_chars": 100}}, {"langid": {"languages": ["en"], "min_score": 0.5}},
+          {"quality": {}}, {"sensitive": {"pii": "redact", "badwords": {"min_distinct": 2, "min_ratio": 0.01}}},
+          {"dedup": {"exact": True, "url": False, "minhash": {"ngram": 5, "threshold": 0.7}}}]
+SETTINGS = {
+    "looser": {"length.min_chars": 20, "quality.gopher.min_doc_words": 10, "quality.c4.min_num_sentences": 2,
+               "langid.languages": None, "sensitive.badwords.min_distinct": 4},
+    "tighter": {"length.min_chars": 600, "quality.gopher.min_doc_words": 120, "quality.fineweb.short_line_thr": 0.3,
+                "sensitive.badwords.min_distinct": 1, "sensitive.badwords.min_ratio": None},
+    "mixed": {"quality.gopher.min_doc_words": 20, "quality.c4.min_num_sentences": 8,
+              "quality.gopher_repetition.dup_line_frac": 0.05, "langid.min_score": 0.95},
+}
+
+
+def documents() -> list[dict]:
+    rnd = random.Random(7)
+    docs = []
+    for i in range(36):
+        k = 1 + i % 12  # 1..12 sentences: the word and sentence rules cut at different places
+        text = " ".join(rnd.sample(SENTENCES, min(k, len(SENTENCES))))
+        if i % 5 == 0:
+            text += "\n" + "\n".join(f"- item {j}" for j in range(i % 7 + 1))  # short lines, bullets
+        if i % 6 == 0:
+            text += "\nWrite to clerk%d@river-news.example.org or call." % i  # PII, redacted where kept
+        if i % 7 == 3:
+            text += " Some said it was crap and bullshit, others that the fuck-up was fixed."  # listed words
+        if i % 9 == 4:
+            text += "\n" + "\n".join([SENTENCES[0]] * 3)  # repeated lines
+        docs.append({"id": f"d{i}", "text": text, "url": f"https://river.test/{i}"})
+    docs += [{"id": "copy-d11", "text": docs[11]["text"], "url": "https://mirror.test/11"},
+             {"id": "de", "text": GERMAN * 4}, {"id": "tiny", "text": "Too short."},
+             {"id": "mixed-de", "text": GERMAN + SENTENCES[1] + " " + SENTENCES[2]}]
+    return docs
+
+
+def config(tmp: Path, output: str, mode: str = "build", sets: dict | None = None) -> Path:
+    stages = json.loads(json.dumps(STAGES))
+    for key, value in (sets or {}).items():
+        name, *path = key.split(".")
+        opts = next(s[name] for s in stages if name in s)
+        for p in path[:-1]:
+            opts = opts.setdefault(p, {})
+        opts[path[-1]] = value
+    cfg = {"inputs": [{"name": "news", "path": str(tmp / "news.jsonl")}], "output": str(tmp / output),
+           "batch_size": 8, "mode": mode, "stages": stages}
+    path = tmp / f"{output}.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+@pytest.fixture(scope="module")
+def annotated(tmp_path_factory, ray_local) -> Path:
+    tmp = tmp_path_factory.mktemp("select")
+    write_jsonl(tmp / "news.jsonl", documents())
+    run_build(load_build_config(config(tmp, "annotated", mode="annotate")))
+    return tmp
+
+
+def files(root: Path) -> dict[str, list[dict]]:
+    return {str(f.relative_to(root)): pq.read_table(f).to_pylist()
+            for f in sorted(root.rglob("*.parquet")) if "_state" not in f.parts}
+
+
+def comparable(stats: dict) -> dict:
+    drop = {"seconds", "cpu_seconds_in_parts"}
+    out = {k: v for k, v in stats.items() if k not in drop | {"select", "failed_parts"}}
+    for g in out["stages"].values():
+        g.pop("seconds", None)
+    for s in out["sources"].values():
+        for g in s["stages"].values():
+            g.pop("seconds", None)
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("setting", sorted(SETTINGS))
+def test_select_equals_a_build_with_the_same_thresholds(annotated, setting):
+    tmp, sets = annotated, SETTINGS[setting]
+    run_build(load_build_config(config(tmp, f"direct-{setting}", sets=sets)))
+    run_select(tmp / "annotated", tmp / f"selected-{setting}", sets)
+    direct, selected = files(tmp / f"direct-{setting}"), files(tmp / f"selected-{setting}")
+    assert sorted(direct) == sorted(selected)
+    for name in direct:
+        assert direct[name] == selected[name], name  # rows, order, every column, the text
+    kept = [r["id"] for n, rows in direct.items() if n.startswith("documents/") for r in rows]
+    removed = {r["id"]: f"{r['stage']}/{r['reason']}" for n, rows in direct.items() if n.startswith("removed/") for r in rows}
+    assert kept and len(set(r.split("/")[0] for r in removed.values())) >= 3, (kept, removed)  # the setting bites
+    d = json.loads((tmp / f"direct-{setting}" / "stats.json").read_text())
+    s = json.loads((tmp / f"selected-{setting}" / "stats.json").read_text())
+    assert comparable(d) == comparable(s)
+    base = run_select(tmp / "annotated", tmp / "selected-base", {})["totals"]["kept"]  # the annotate config's own
+    assert {"looser": len(kept) > base, "tighter": len(kept) < base, "mixed": len(kept) != base}[setting], (base, kept)
+    assert (tmp / f"direct-{setting}/_state/config.json").read_text() == \
+        (tmp / f"selected-{setting}/_state/config.json").read_text()
