@@ -127,3 +127,42 @@ def test_select_equals_a_build_with_the_same_thresholds(annotated, setting):
     assert {"looser": len(kept) > base, "tighter": len(kept) < base, "mixed": len(kept) != base}[setting], (base, kept)
     assert (tmp / f"direct-{setting}/_state/config.json").read_text() == \
         (tmp / f"selected-{setting}/_state/config.json").read_text()
+
+
+@pytest.mark.parametrize("sets, says", [
+    ({"quality.gopher.stop_words": {"en": ["the"]}}, "quality.gopher.stop_words.en: not a threshold"),
+    ({"quality.word_tokenizer": "spacy"}, "quality.word_tokenizer: not a threshold"),
+    ({"quality.c4": False}, "quality.c4: not a threshold"),
+    ({"sensitive.pii": "off"}, "sensitive.pii.mode: not a threshold"),
+    ({"quality.gopher_repetition.top_n_grams": [[5, 0.1]]}, "n=[5] was not measured"),
+    ({"nosuch.min": 1}, "no stage 'nosuch'"),
+    ({"length.min_chars": "many"}, "length.min_chars"),
+])
+def test_what_cannot_be_reapplied_exactly_is_refused_naming_the_key(annotated, sets, says):
+    with pytest.raises(ConfigError, match=says.replace("[", r"\[").replace("]", r"\]")):
+        run_select(annotated / "annotated", annotated / "refused", sets)
+    assert not (annotated / "refused" / "documents").exists()
+
+
+def test_select_reads_only_a_finished_annotate_build(annotated, tmp_path):
+    from corpusmill.common import artifact
+
+    plain = tmp_path / "plain"  # a finished build as corpusmill before annotate mode wrote it (no `mode`)
+    artifact.write(plain, "build", config={}, fingerprint="-", details={"documents": 3})
+    with pytest.raises(ConfigError, match="plain build"):
+        run_select(plain, tmp_path / "x", {})
+    unfinished = tmp_path / "unfinished"
+    artifact.write(unfinished, "build", config={}, fingerprint="-", status=artifact.INCOMPLETE,
+                   details={"mode": "annotate", "unfinished": "1 parts failed"})
+    with pytest.raises(ArtifactError, match="unfinished build"):
+        run_select(unfinished, tmp_path / "x", {})
+    with pytest.raises(ArtifactError, match="corpus select"):  # tokenizer, mix: never an annotate build's documents
+        build_documents(annotated / "annotated", "corpus mix")
+
+
+def test_cli_refusal_is_a_message(annotated):
+    r = CliRunner().invoke(main, ["select", str(annotated / "annotated"), "-o", str(annotated / "cli"),
+                                  "--set", "quality.word_tokenizer=spacy"])
+    assert r.exit_code == 1 and "quality.word_tokenizer: not a threshold" in r.output and "Traceback" not in r.output
+    r = CliRunner().invoke(main, ["select", str(annotated / "annotated"), "-o", str(annotated / "cli"), "--set", "x"])
+    assert r.exit_code == 1 and "STAGE.KEY=VALUE" in r.output
