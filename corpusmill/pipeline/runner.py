@@ -81,8 +81,9 @@ def run_build(cfg: BuildConfig, *, fresh: bool = False, ray_address: str | None 
         if fresh:
             out.reset()
         stats = _build(cfg, out, parts, stage_order, stages, ray_address, num_cpus)
-        if cfg.mode == "annotate":  # what `corpus select` rebuilds its config from
-            atomic_write_text(out.state / ANNOTATE_CONFIG, json.dumps(cfg.model_dump(mode="json"), indent=1))
+        if cfg.mode == "annotate":  # `corpus select`'s config, and the part order dedup keeps the first of
+            atomic_write_text(out.state / ANNOTATE_CONFIG, json.dumps(
+                {"config": cfg.model_dump(mode="json"), "parts": [p.part_id for p in parts]}, indent=1))
         _write_artifact(cfg, out, stats, stages, config_path)
     failed = stats["failed_parts"]
     pending = [s.name for s in stages if isinstance(s, GlobalStage) and not out.global_done(s.name)]

@@ -42,7 +42,7 @@ NEEDED_BY = "corpus select"
 def run_select(source: str | Path, output: str | Path, sets: list[str] | dict, *, ray_address: str | None = None,
                num_cpus: int | None = None) -> dict:
     src, dst = Path(source).resolve(), Path(output).resolve()
-    annotated = _annotated_config(src)
+    annotated, part_ids = _annotated_config(src)
     cfg, stages = selected_config(annotated, sets if isinstance(sets, dict) else parse_sets(list(sets)))
     cfg.output = str(dst)
     if dst == src or dst.is_relative_to(src) or src.is_relative_to(dst):
@@ -51,7 +51,9 @@ def run_select(source: str | Path, output: str | Path, sets: list[str] | dict, *
         raise ConfigError(f"{NEEDED_BY}: {dst} exists and is not a corpusmill output; give an empty or new folder")
     ray_address = cluster_address(ray_address or cfg.ray.address)
     src_out = Output(src)
-    markers = [src_out.part_stats(p) for p in src_out.finished_parts()]
+    if sorted(part_ids) != src_out.finished_parts():
+        raise ConfigError(f"{NEEDED_BY}: {src} does not hold the parts its annotate build planned: re-run it")
+    markers = [src_out.part_stats(p) for p in part_ids]  # in plan order: dedup keeps the first copy
     local = [s for s in stages if not isinstance(s, GlobalStage)]
     globals_ = [s for s in stages if isinstance(s, GlobalStage)]
     out = Output(dst)
@@ -80,8 +82,8 @@ def run_select(source: str | Path, output: str | Path, sets: list[str] | dict, *
     return stats
 
 
-def _annotated_config(src: Path) -> BuildConfig:
-    """The annotate build's config, after checking it is a complete annotate build."""
+def _annotated_config(src: Path) -> tuple[BuildConfig, list[str]]:
+    """The annotate build's config and parts in plan order, after checking it is a complete annotate build."""
     m = artifact.require(src, "build", NEEDED_BY)
     if m["details"].get("mode") != "annotate":
         raise ConfigError(f"{NEEDED_BY}: {src} is a plain build (removals already applied, later stages never saw the "
@@ -89,7 +91,8 @@ def _annotated_config(src: Path) -> BuildConfig:
     path = src / "_state" / ANNOTATE_CONFIG
     if not path.is_file():
         raise ConfigError(f"{NEEDED_BY}: {path} is missing: re-run the annotate build (`corpus build` resumes)")
-    return BuildConfig.model_validate(json.loads(path.read_text()))
+    saved = json.loads(path.read_text())
+    return BuildConfig.model_validate(saved["config"]), saved["parts"]
 
 
 def select_part(src: Path, out: Output, marker: dict, stages: list[Stage]) -> dict:

@@ -76,7 +76,8 @@ def config(tmp: Path, output: str, mode: str = "build", sets: dict | None = None
         for p in path[:-1]:
             opts = opts.setdefault(p, {})
         opts[path[-1]] = value
-    cfg = {"inputs": [{"name": "news", "path": str(tmp / "news.jsonl")}], "output": str(tmp / output),
+    cfg = {"inputs": [{"name": "news", "path": [str(tmp / "news-b.jsonl"), str(tmp / "news-a.jsonl")]}],
+           "output": str(tmp / output),
            "batch_size": 8, "mode": mode, "stages": stages}
     path = tmp / f"{output}.yaml"
     path.write_text(yaml.safe_dump(cfg))
@@ -86,7 +87,9 @@ def config(tmp: Path, output: str, mode: str = "build", sets: dict | None = None
 @pytest.fixture(scope="module")
 def annotated(tmp_path_factory, ray_local) -> Path:
     tmp = tmp_path_factory.mktemp("select")
-    write_jsonl(tmp / "news.jsonl", documents())
+    docs = documents()  # two files (two parts): dedup keeps the copy in the part planned first
+    write_jsonl(tmp / "news-a.jsonl", docs[::2])
+    write_jsonl(tmp / "news-b.jsonl", docs[1::2] + [{**docs[10], "id": "copy-d10"}])
     run_build(load_build_config(config(tmp, "annotated", mode="annotate")))
     return tmp
 
