@@ -34,7 +34,7 @@ from corpusmill.pipeline.schema import for_output
 from corpusmill.pipeline.select_config import parse_sets, selected_config
 from corpusmill.pipeline.stage import GlobalStage, Stage
 from corpusmill.pipeline.stats import aggregate
-from corpusmill.pipeline.worker import FINAL, INGEST
+from corpusmill.pipeline.worker import FINAL, INGEST, PartProcessor
 
 NEEDED_BY = "corpus select"
 
@@ -142,30 +142,18 @@ def _decide_batch(table: pa.Table, stages: list[Stage], tail: list[str], columns
         if stage.removed_keep_input_text:
             written = pc.if_else(removed, given, written)
         now = table.set_column(table.schema.get_field_index("text"), "text", written)
-        counts[stage.name].add(now, reasons)
         if verdict:
             counts[stage.name].add_counters(verdict.counters)
-        if any(removed.to_pylist()):
-            gone = now.filter(removed).select(columns[stage.name])
-            gone = gone.append_column("stage", pa.array([stage.name] * gone.num_rows, pa.string()))
-            gone = gone.append_column("reason", pa.array([r for r in reasons if r is not None], pa.string()))
-            files.write(f"removed/{stage.name}", for_output(gone))
-            table = table.filter(pc.invert(removed))
+        # counted and written as the build's worker does, with the columns a build has at this stage
+        PartProcessor._apply(stage.name, now.select(columns[stage.name]), reasons, counts, files)
+        table = table.filter(pc.invert(removed))
     if table.num_rows == 0:
         return
     empty = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(table.column("text")), ""), True).to_pylist()
-    reasons = ["empty_text" if e else None for e in empty]
-    counts[FINAL].add(table, reasons)
-    table = table.select(columns[tail[-1]])
-    if any(empty):
-        mask = pa.array(empty, pa.bool_())
-        gone = table.filter(mask)
-        gone = gone.append_column("stage", pa.array([FINAL] * gone.num_rows, pa.string()))
-        gone = gone.append_column("reason", pa.array([r for r in reasons if r], pa.string()))
-        files.write(f"removed/{FINAL}", for_output(gone))
-        table = table.filter(pc.invert(mask))
-    if table.num_rows:
-        files.write("documents", for_output(table))
+    kept = PartProcessor._apply(FINAL, table.select(columns[tail[-1]]), ["empty_text" if e else None for e in empty],
+                                counts, files)
+    if kept.num_rows:
+        files.write("documents", for_output(kept))
 
 
 def _write_artifact(cfg: BuildConfig, stages: list[Stage], out: Output, stats: dict, source: dict, src: Path) -> None:
