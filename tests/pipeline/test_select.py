@@ -169,3 +169,17 @@ def test_cli_refusal_is_a_message(annotated):
     assert r.exit_code == 1 and "quality.word_tokenizer: not a threshold" in r.output and "Traceback" not in r.output
     r = CliRunner().invoke(main, ["select", str(annotated / "annotated"), "-o", str(annotated / "cli"), "--set", "x"])
     assert r.exit_code == 1 and "STAGE.KEY=VALUE" in r.output
+
+
+@pytest.mark.slow
+def test_cli_select_section_in_a_yaml_and_set_on_top(annotated):
+    sets = SETTINGS["tighter"]
+    (annotated / "select.yaml").write_text(yaml.safe_dump({"select": {**sets, "length.min_chars": 5}}))
+    r = CliRunner().invoke(main, ["select", str(annotated / "annotated"), "-o", str(annotated / "cli-yaml"), "-q",
+                                  "--config", str(annotated / "select.yaml"),
+                                  "--set", f"length.min_chars={sets['length.min_chars']}"])  # --set wins
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output.strip().splitlines()[-1])["kept"] > 0
+    run_select(annotated / "annotated", annotated / "api-tighter", sets)
+    assert files(annotated / "cli-yaml") == files(annotated / "api-tighter")
+    assert (annotated / "cli-yaml" / "report.html").is_file()
