@@ -45,7 +45,7 @@ def _register() -> None:
 @click.option("--max-problems", type=click.IntRange(min=0), default=None,
               help="Exit with status 3 when the input had more problems than this (for CI); the build is kept.")
 @click.option("--limit", type=click.IntRange(min=1), default=None,
-              help="Only the first N records of each source (file order), into OUTPUT-limitN: quick tuning.")
+              help="N records of each source, spread over its files/parts (the same every time), into OUTPUT-limitN: quick tuning.")
 @click.option("--dry-run", is_flag=True, help="Print inputs, parts, sizes, stages and an estimated time; write nothing.")
 @verbosity_options
 def build(config: str, ray_address: str | None, fresh: bool, num_cpus: int | None, max_problems: int | None,

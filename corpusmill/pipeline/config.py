@@ -95,7 +95,8 @@ class BuildConfig(Strict):
                            "`--num-cpus` override these).")
     batch_size: int = Field(256, gt=0, description="Documents per batch handed to the stages.")
     limit: int | None = Field(
-        None, gt=0, description="Read only the first N records of each source, in file order (quick tuning; "
+        None, gt=0, description="Read only N records of each source, shared among its parts by their bytes (each part's first; "
+        "the same N gives the same records) for quick tuning ("
         "`corpus build --limit N` sets it and writes to OUTPUT-limitN).")
     mode: Literal["build", "annotate"] = Field(
         "build", description="annotate: every per-document stage annotates every document and removes nothing "
