@@ -28,6 +28,7 @@ from benchmarks import realdocs  # noqa: E402
 from benchmarks._common import REPO, emit, shared_data, skip  # noqa: E402
 
 BENCH = "select"
+PARTS = 4
 STAGES = [{"extract": {}}, {"normalize": {}}, {"length": {"min_chars": 200, "min_words": 30}},
           {"langid": {"languages": None}}, {"quality": {}},
           {"sensitive": {"pii": "redact", "url_blocklist": True, "badwords": {"min_distinct": 3, "min_ratio": 0.005}}},
@@ -109,10 +110,11 @@ def speed(tmp: Path, mb: int) -> None:
             rows.append({"id": f"c{copy}-{i}", "text": d if copy == 0 else f"Copy {copy}.\n{d}\nEnd of copy {copy}."})
             size += len(d.encode())
         copy += 1
-    with open(tmp / "english.jsonl", "w") as f:
-        for r in rows:
-            f.write(json.dumps(r) + "\n")
-    inputs = [{"name": "english", "path": str(tmp / "english.jsonl")}]
+    for k in range(PARTS):  # several files, so select shares its parts among the workers as a build does
+        with open(tmp / f"english-{k}.jsonl", "w") as f:
+            for r in rows[k::PARTS]:
+                f.write(json.dumps(r) + "\n")
+    inputs = [{"name": "english", "path": str(tmp / "english-*.jsonl")}]
     stages = STAGES[1:]  # plain text: no extract
     t0 = time.perf_counter()
     run_build(load_build_config(config(tmp / "sp-a.yaml", inputs, tmp / "sp-annotated", stages, "annotate")))
@@ -126,7 +128,7 @@ def speed(tmp: Path, mb: int) -> None:
     select_s = time.perf_counter() - t0
     gb = stats["select"]["annotated_bytes"] / 1e9
     same = decisions(files(tmp / "sp-direct")) == decisions(files(tmp / "sp-selected"))
-    emit({"bench": BENCH, "check": "speed", "documents": len(rows), "text_mb": round(size / 1e6, 1),
+    emit({"bench": BENCH, "check": "speed", "documents": len(rows), "parts": PARTS, "text_mb": round(size / 1e6, 1),
           "annotated_parquet_mb": round(gb * 1e3, 1), "annotate_build_s": round(annotate_s, 1),
           "peer_build_s": round(build_s, 1), "select_s": round(select_s, 1),
           "select_parts_s": stats["select"]["seconds_parts"],

@@ -60,6 +60,7 @@ def visible_columns(table: pa.Table) -> list[str]:
 
 def text_after(table: pa.Table, tail: list[str], k: int) -> pa.ChunkedArray:
     """The text a document had after tail[k] (tail: the recorded stages, in order): the text the next
-    stage that changed it was given, else the final text."""
-    later = [table.column(f"{TEXT_BEFORE}{name}") for name in tail[k + 1:]]
+    stage that changed it was given, else the final text. Columns with no value are skipped (most
+    stages change no text), so this usually returns the text column itself, uncopied."""
+    later = [c for c in (table.column(f"{TEXT_BEFORE}{name}") for name in tail[k + 1:]) if c.null_count < len(c)]
     return pc.coalesce(*later, table.column("text")) if later else table.column("text")

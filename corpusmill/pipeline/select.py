@@ -23,6 +23,7 @@ from corpusmill.common.config import ConfigError
 from corpusmill.common.files import atomic_write_text
 from corpusmill.common.lock import exclusive
 from corpusmill.common.ray_session import cluster_address, ray_session
+from corpusmill.common.units import Tasks, run_units
 from corpusmill.console import log
 from corpusmill.pipeline import annotate
 from corpusmill.pipeline.accounting import StageCounts
@@ -54,6 +55,8 @@ def run_select(source: str | Path, output: str | Path, sets: list[str] | dict, *
     if sorted(part_ids) != src_out.finished_parts():
         raise ConfigError(f"{NEEDED_BY}: {src} does not hold the parts its annotate build planned: re-run it")
     markers = [src_out.part_stats(p) for p in part_ids]  # in plan order: dedup keeps the first copy
+    if any("annotate" not in m for m in markers):
+        raise ConfigError(f"{NEEDED_BY}: {src} has parts without an annotate record: rebuild it with --fresh")
     local = [s for s in stages if not isinstance(s, GlobalStage)]
     globals_ = [s for s in stages if isinstance(s, GlobalStage)]
     out = Output(dst)
@@ -62,10 +65,13 @@ def run_select(source: str | Path, output: str | Path, sets: list[str] | dict, *
         out.reset()  # a pure function of the annotate build and the thresholds: always written whole
         out.prepare(config_fingerprint(cfg, stages))
         artifact.clear(dst)
-        part_stats = [select_part(src, out, marker, local) for marker in markers]
-        seconds_parts = time.perf_counter() - t0
-        if globals_:
+        if len(markers) == 1 and not globals_:  # nothing to share out: no Ray to start
+            part_stats, seconds_parts = [select_part(src, out, markers[0], local)], time.perf_counter() - t0
+        else:
             with ray_session(ray_address, num_cpus or cfg.ray.num_cpus) as cpus:
+                t_parts = time.perf_counter()
+                part_stats = _select_parts(src, dst, markers, local, cpus)
+                seconds_parts = time.perf_counter() - t_parts
                 for g in globals_:
                     log.info("%s: over all %d parts", g.name, len(part_stats))
                     g.ensure_setup()
@@ -95,10 +101,22 @@ def _annotated_config(src: Path) -> tuple[BuildConfig, list[str]]:
     return BuildConfig.model_validate(saved["config"]), saved["parts"]
 
 
+def _select_parts(src: Path, dst: Path, markers: list[dict], stages: list[Stage], cpus: int) -> list[dict]:
+    """Every part, in marker order: on the workers, one CPU each (decide() needs no model: a task is
+    enough), or here when there is one part."""
+    if len(markers) == 1:
+        return [select_part(src, Output(dst), markers[0], stages)]
+    units = [(m,) for m in markers]
+    return [r for _, r in run_units(units, Tasks(select_unit, (str(src), str(dst), stages)), window=cpus,
+                                    label="select", unit_name="parts", ordered=True)]
+
+
+def select_unit(src: str, dst: str, stages: list[Stage], marker: dict) -> dict:
+    return select_part(Path(src), Output(dst), marker, stages)
+
+
 def select_part(src: Path, out: Output, marker: dict, stages: list[Stage]) -> dict:
     """One part: copy the final removals, re-decide the rest, write its files and marker."""
-    if "annotate" not in marker:
-        raise ConfigError(f"{NEEDED_BY}: part {marker['part']} of {src} has no annotate record: rebuild with --fresh")
     first = annotate.first_deciding(stages)
     tail = [s.name for s in stages[first:]]
     columns = marker["annotate"]["columns"]
@@ -128,10 +146,10 @@ def select_part(src: Path, out: Output, marker: dict, stages: list[Stage]) -> di
 
 def _decide_batch(table: pa.Table, stages: list[Stage], tail: list[str], columns: dict[str, list[str]],
                   counts: dict[str, StageCounts], files: PartFiles) -> None:
+    given = annotate.text_after(table, tail, -1)
     for k, stage in enumerate(stages):
         if table.num_rows == 0:
             return
-        given = annotate.text_after(table, tail, k - 1)
         view = table.set_column(table.schema.get_field_index("text"), "text", given)
         verdict = stage.decide(view) if stage.decides() else None
         reasons = verdict.reasons if verdict else [None] * table.num_rows
@@ -146,7 +164,10 @@ def _decide_batch(table: pa.Table, stages: list[Stage], tail: list[str], columns
             counts[stage.name].add_counters(verdict.counters)
         # counted and written as the build's worker does, with the columns a build has at this stage
         PartProcessor._apply(stage.name, now.select(columns[stage.name]), reasons, counts, files)
-        table = table.filter(pc.invert(removed))
+        if removed.true_count:
+            table = table.filter(pc.invert(removed))
+            written = annotate.text_after(table, tail, k)
+        given = written  # what the next stage is given
     if table.num_rows == 0:
         return
     empty = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(table.column("text")), ""), True).to_pylist()
