@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from corpusmill.common import artifact
 from corpusmill.common.config import ConfigError
 from corpusmill.common.files import atomic_write_text
-from corpusmill.common.lock import exclusive
+from corpusmill.common.lock import LOCK_FILE, exclusive
 from corpusmill.common.ray_session import cluster_address, ray_session
 from corpusmill.common.units import Tasks, run_units
 from corpusmill.console import log
@@ -38,6 +38,7 @@ from corpusmill.pipeline.stats import aggregate
 from corpusmill.pipeline.worker import FINAL, INGEST, PartProcessor
 
 NEEDED_BY = "corpus select"
+SELECT_MARK = "_state/select.json"  # says the folder is a select's output, so a re-run may replace it
 # Below this much annotated Parquet the parts run here, one after another: on 40 MB in 4 parts, 2 Ray
 # workers took 17.8 s (most of it starting and importing the stages) where one process takes ~6 s.
 IN_PROCESS_BELOW = 256 << 20
@@ -51,8 +52,10 @@ def run_select(source: str | Path, output: str | Path, sets: list[str] | dict, *
     cfg.output = str(dst)
     if dst == src or dst.is_relative_to(src) or src.is_relative_to(dst):
         raise ConfigError(f"{NEEDED_BY}: the output {dst} must be outside the annotate build {src} (and not hold it)")
-    if dst.is_dir() and any(dst.iterdir()) and not artifact.is_build(dst):
-        raise ConfigError(f"{NEEDED_BY}: {dst} exists and is not a corpusmill output; give an empty or new folder")
+    if dst.is_dir() and any(p.name != LOCK_FILE for p in dst.iterdir()) and not (dst / SELECT_MARK).is_file():
+        # only an earlier select (finished or killed) is replaced: never a build or a user's folder
+        raise ConfigError(f"{NEEDED_BY}: {dst} is not empty and not an earlier `corpus select` output; give a new "
+                          "or empty folder (a select output is rewritten whole)")
     ray_address = cluster_address(ray_address or cfg.ray.address)
     src_out = Output(src)
     if sorted(part_ids) != src_out.finished_parts():
@@ -68,6 +71,7 @@ def run_select(source: str | Path, output: str | Path, sets: list[str] | dict, *
         out.reset()  # a pure function of the annotate build and the thresholds: always written whole
         out.prepare(config_fingerprint(cfg, stages))
         artifact.clear(dst)
+        atomic_write_text(dst / SELECT_MARK, json.dumps({"from": str(src), "set": sets if isinstance(sets, dict) else list(sets)}))
         if len(markers) == 1 and not globals_:  # nothing to share out: no Ray to start
             part_stats, seconds_parts = [select_part(src, out, markers[0], local)], time.perf_counter() - t0
         else:

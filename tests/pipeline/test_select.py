@@ -187,3 +187,11 @@ def test_cli_select_section_in_a_yaml_and_set_on_top(annotated):
     run_select(annotated / "annotated", annotated / "api-tighter", sets)
     assert files(annotated / "cli-yaml") == files(annotated / "api-tighter")
     assert (annotated / "cli-yaml" / "report.html").is_file()
+
+
+def test_select_never_overwrites_a_folder_it_did_not_write(annotated, tmp_path):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    with pytest.raises(ConfigError, match="not empty and not an earlier `corpus select` output"):
+        run_select(annotated / "annotated", tmp_path / "mine", {})
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
