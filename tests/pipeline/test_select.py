@@ -195,3 +195,24 @@ def test_select_never_overwrites_a_folder_it_did_not_write(annotated, tmp_path):
     with pytest.raises(ConfigError, match="not empty and not an earlier `corpus select` output"):
         run_select(annotated / "annotated", tmp_path / "mine", {})
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
+
+
+def test_annotate_refuses_what_select_could_not_redo(tmp_path):
+    import pyarrow as pa
+
+    from corpusmill.pipeline import annotate
+    from corpusmill.stages.normalize import Normalize
+
+    batch = pa.table({"text": ["a", "b"]})
+    with pytest.raises(ConfigError, match="stage normalize removed 1 documents but cannot re-decide them"):
+        annotate.record(Normalize(), batch, batch, [None, "gone"])
+    changed = annotate.record(Normalize(), batch, pa.table({"text": ["a", "B"]}), [None, None])
+    assert changed.column("_text_before.normalize").to_pylist() == [None, "b"]  # what select gives a removed row
+    write_jsonl(tmp_path / "news.jsonl", documents()[:2])
+    for extra, says in (({"partition_by": "lang"}, "cannot be combined with partition_by"),
+                        ({"stages": [{"normalize": {}}]}, "no stage in `stages` has thresholds")):
+        cfg = {"inputs": [{"name": "news", "path": str(tmp_path / "news.jsonl")}], "output": str(tmp_path / "o"),
+               "mode": "annotate", "stages": STAGES[:2], **extra}
+        (tmp_path / "b.yaml").write_text(yaml.safe_dump(cfg))
+        with pytest.raises(ConfigError, match=says):
+            run_build(load_build_config(tmp_path / "b.yaml"))
