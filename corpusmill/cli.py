@@ -45,7 +45,7 @@ def _register() -> None:
 @click.option("--max-problems", type=click.IntRange(min=0), default=None,
               help="Exit with status 3 when the input had more problems than this (for CI); the build is kept.")
 @click.option("--limit", type=click.IntRange(min=1), default=None,
-              help="Only the first N records of each source (file order), into OUTPUT-limitN: quick tuning.")
+              help="N records of each source, spread over its files/parts (the same every time), into OUTPUT-limitN: quick tuning.")
 @click.option("--dry-run", is_flag=True, help="Print inputs, parts, sizes, stages and an estimated time; write nothing.")
 @verbosity_options
 def build(config: str, ray_address: str | None, fresh: bool, num_cpus: int | None, max_problems: int | None,
@@ -75,6 +75,40 @@ def build(config: str, ray_address: str | None, fresh: bool, num_cpus: int | Non
     if max_problems is not None and problems > max_problems:
         click.echo(f"input problems: {problems} > --max-problems {max_problems} (see stats.json)", err=True)
         sys.exit(3)
+
+
+@main.command("select")
+@click.argument("annotated", type=click.Path(file_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Folder to write (a build output).")
+@click.option("--set", "sets", multiple=True, metavar="STAGE.KEY=VALUE",
+              help="A threshold to apply, e.g. quality.gopher.min_doc_words=30 (repeatable; value read as YAML).")
+@click.option("--config", "select_yaml", type=click.Path(dir_okay=False), default=None,
+              help="A YAML whose `select:` mapping holds STAGE.KEY: VALUE pairs (--set wins).")
+@click.option("--ray-address", default=None, help="Existing Ray cluster for the global stages (dedup).")
+@click.option("--num-cpus", type=click.IntRange(min=1), default=None, help="CPUs (workers) for the global stages.")
+@verbosity_options
+def select_cmd(annotated: str, output: str, sets: tuple[str, ...], select_yaml: str | None,
+               ray_address: str | None, num_cpus: int | None) -> None:
+    """Apply thresholds to an annotate build (`mode: annotate`): documents/, removed/ and stats.json as a build
+    with those thresholds writes them, dedup run on what is kept; no stage recomputes anything."""
+    from corpusmill.common.config import load_yaml
+    from corpusmill.pipeline.select import run_select
+    from corpusmill.pipeline.select_config import parse_sets
+
+    try:
+        chosen = {}
+        if select_yaml:
+            section = load_yaml(select_yaml, "select config").get("select")
+            if not isinstance(section, dict):
+                raise ConfigError(f"{select_yaml}: expected a `select:` mapping of STAGE.KEY: VALUE")
+            chosen.update({str(k): v for k, v in section.items()})
+        chosen.update(parse_sets(list(sets)))
+        stats = run_select(annotated, output, chosen, ray_address=ray_address, num_cpus=num_cpus)
+    except ConfigError as e:
+        raise click.ClickException(str(e)) from None
+    _report_after_build(output)
+    t = stats["totals"]
+    click.echo(json.dumps({"output": output, **t, "seconds": stats["seconds"]}))
 
 
 def _report_after_build(root: str) -> None:

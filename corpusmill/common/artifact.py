@@ -143,6 +143,10 @@ def build_documents(path: str | Path, needed_by: str) -> tuple[Path, dict]:
                                 f"kept documents are ever read as text; give {root} itself")
         if is_build(root):
             m = require(root, "build", needed_by)
+            if m["details"].get("mode") == "annotate":
+                raise ArtifactError(f"{needed_by}: {root} was built with `mode: annotate`: its documents/ holds every "
+                                    f"document, none removed; run `corpus select {root} -o OUT2` (with --set for "
+                                    "thresholds) and give OUT2")
             if not m["details"].get("documents"):
                 raise ArtifactError(f"{needed_by}: the build {root} kept 0 documents (every one was removed: see "
                                     f"{root / 'stats.json'} and report.html); loosen its stages or check its "

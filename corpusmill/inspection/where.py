@@ -6,6 +6,7 @@ constants, column names and a few functions are accepted, so nothing the user ty
     length.words > 1000 and lang == "en"
     reason in ["too_short", "too_long"] or duplicate_of is not None
     contains(url, "wikipedia") and len(text) < 500
+    contains(sensitive.badwords.words, "sex")   # on a list column: an item equal to it
     col("my-odd name") >= 0.5          # a column whose name is not dotted words
 
 A dotted name is one column ("quality.gopher.mean_word_length"), as the stages write them.
@@ -24,6 +25,7 @@ from corpusmill.common.config import ConfigError
 FUNCTIONS = ("len", "contains", "startswith", "lower", "is_null", "col")
 _COMPARE = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
             ast.Gt: operator.gt, ast.GtE: operator.ge}
+_SEP = "\x1f"  # joins a list column's items for contains(); never inside a word
 _ARITH = {ast.Add: pc.add, ast.Sub: pc.subtract, ast.Mult: pc.multiply, ast.Div: pc.divide}
 
 
@@ -190,11 +192,16 @@ class _Compiler(ast.NodeVisitor):
         if _column_name(node) is not None:
             return self._field(node)
         fn, arg = node.func.id, self.visit(node.args[0])
+        name = _column_name(node.args[0])
+        typ = self.schema.field(name).type if name in self.schema.names else pa.string()
+        is_list = pa.types.is_list(typ) or pa.types.is_large_list(typ)
         if fn == "len":
-            name = _column_name(node.args[0])
-            typ = self.schema.field(name).type if name in self.schema.names else pa.string()
-            return pc.list_value_length(arg) if pa.types.is_list(typ) or pa.types.is_large_list(typ) \
-                else pc.utf8_length(arg)
+            return pc.list_value_length(arg) if is_list else pc.utf8_length(arg)
+        if fn == "contains" and is_list:  # an item equal to the string: items joined between separators
+            joined = pc.Expression._call("binary_join", [arg, pc.scalar(_SEP)])
+            framed = pc.Expression._call("binary_join_element_wise", [pc.scalar(""), joined, pc.scalar(""),
+                                                                      pc.scalar(_SEP)])
+            return pc.match_substring(framed, f"{_SEP}{node.args[1].value}{_SEP}")
         if fn == "lower":
             return pc.utf8_lower(arg)
         if fn == "is_null":

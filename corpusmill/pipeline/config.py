@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -95,8 +95,13 @@ class BuildConfig(Strict):
                            "`--num-cpus` override these).")
     batch_size: int = Field(256, gt=0, description="Documents per batch handed to the stages.")
     limit: int | None = Field(
-        None, gt=0, description="Read only the first N records of each source, in file order (quick tuning; "
+        None, gt=0, description="Read only N records of each source, shared among its parts by their bytes (each part's first; "
+        "the same N gives the same records) for quick tuning ("
         "`corpus build --limit N` sets it and writes to OUTPUT-limitN).")
+    mode: Literal["build", "annotate"] = Field(
+        "build", description="annotate: every per-document stage annotates every document and removes nothing "
+        "(global stages such as dedup do not run); `corpus select OUT --set STAGE.KEY=VALUE -o OUT2` then applies "
+        "thresholds to the annotations and equals a build with them, decision for decision.")
     partition_by: str | None = Field(
         None, description="Write kept documents to documents/COLUMN=VALUE/ folders (hive style), e.g. `lang`.")
 

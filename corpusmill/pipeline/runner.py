@@ -14,6 +14,7 @@ from corpusmill.common.units import Actors, run_units
 from corpusmill.console import log
 from corpusmill.faults import kill_point
 from corpusmill.pipeline.config import BuildConfig, ConfigError
+from corpusmill.pipeline import annotate
 from corpusmill.pipeline.global_stages import run_global
 from corpusmill.common.files import atomic_write_text
 from corpusmill.pipeline.output import Output
@@ -25,6 +26,7 @@ from corpusmill.pipeline.stage import GlobalStage, Stage
 from corpusmill.pipeline.stats import aggregate
 from corpusmill.pipeline.worker import FINAL, INGEST, PartProcessor
 
+ANNOTATE_CONFIG = "annotate_config.json"
 LOW_YIELD_SHARE = 0.01  # a source keeping under 1% of its documents gets a warning
 
 
@@ -32,6 +34,8 @@ def check_config(cfg: BuildConfig) -> tuple[list[Part], list[str], list[Stage]]:
     """Everything that can be known wrong before work starts: the parts, the stage order (with the
     engine's own ingest/output steps) and the configured stages."""
     stages = build_stages(cfg.stages)
+    if cfg.mode == "annotate":  # global stages run in `corpus select`, on what it keeps
+        stages = annotate.check(cfg, stages)
     names = [s.name for s in stages]
     if len(set(names)) != len(names):
         raise ConfigError(f"stages: each stage may appear once, got {names}")
@@ -62,7 +66,8 @@ def config_fingerprint(cfg: BuildConfig, stages: list[Stage]) -> dict:
     """What decides the output: every stage's options spelled out (defaults included, so `{}` and
     the defaults written out are one config), inputs with normalised paths; not where it runs
     (ray), not how it batches (batch_size), not the output folder itself."""
-    unset = {"limit"} if cfg.limit is None else set()  # a key added later: earlier outputs still resume
+    # keys added later: at their defaults, earlier outputs still resume
+    unset = ({"limit"} if cfg.limit is None else set()) | ({"mode"} if cfg.mode == "build" else set())
     config = cfg.model_dump(mode="json", exclude={"ray", "batch_size", "output", *unset})
     config["inputs"] = [spec.fingerprint() for spec in cfg.inputs]
     config["stages"] = [{s.name: s.options.model_dump(mode="json")} for s in stages]
@@ -78,6 +83,9 @@ def run_build(cfg: BuildConfig, *, fresh: bool = False, ray_address: str | None 
         if fresh:
             out.reset()
         stats = _build(cfg, out, parts, stage_order, stages, ray_address, num_cpus)
+        if cfg.mode == "annotate":  # `corpus select`'s config, and the part order dedup keeps the first of
+            atomic_write_text(out.state / ANNOTATE_CONFIG, json.dumps(
+                {"config": cfg.model_dump(mode="json"), "parts": [p.part_id for p in parts]}, indent=1))
         _write_artifact(cfg, out, stats, stages, config_path)
     failed = stats["failed_parts"]
     pending = [s.name for s in stages if isinstance(s, GlobalStage) and not out.global_done(s.name)]
@@ -91,7 +99,8 @@ def _build(cfg: BuildConfig, out: Output, parts: list[Part], stage_order: list[s
            ray_address: str | None, num_cpus: int | None) -> dict:
     t0 = time.perf_counter()
     # corpusmill <= dcfc3f4 recorded the raw config (ray left out): still the same build
-    legacy = {"corpusmill": __version__, "config": {**cfg.model_dump(exclude={"ray"}, mode="json"),
+    legacy_exclude = {"ray", "mode"} if cfg.mode == "build" else {"ray"}
+    legacy = {"corpusmill": __version__, "config": {**cfg.model_dump(exclude=legacy_exclude, mode="json"),
                                                     "inputs": [spec.fingerprint() for spec in cfg.inputs]}}
     changed = out.prepare(config_fingerprint(cfg, stages), legacy)
     if changed:
@@ -194,7 +203,7 @@ def _write_artifact(cfg: BuildConfig, out: Output, stats: dict, stages: list[Sta
                    inputs=[{"kind": "files", "path": f, "source": v["source"]} for f, v in stats["files"].items()]
                    + [i for s in stages for i in s.lineage(str(out.root), stats["stages"].get(s.name, {}))],
                    status=artifact.INCOMPLETE if unfinished else artifact.COMPLETE,
-                   details={"documents": stats["totals"]["kept"], "unfinished": unfinished or None,
+                   details={"documents": stats["totals"]["kept"], "unfinished": unfinished or None, "mode": cfg.mode,
                             "sources": {n: s["kept"] for n, s in stats["sources"].items()}, "command": command})
 
 

@@ -28,6 +28,15 @@ class Decision:
             raise ValueError(f"stage returned {len(self.reasons)} reasons for {self.table.num_rows} rows")
 
 
+@dataclass
+class Verdict:
+    """What `Stage.decide` says from annotations alone: per row a reason or None, and the counters."""
+    reasons: list[str | None]
+    counters: dict[str, dict[str, int]] = field(default_factory=dict)
+    # annotation columns that depend on the thresholds (quality's reason per family), rewritten by select
+    columns: dict[str, pa.Array] = field(default_factory=dict)
+
+
 class Stage:
     """Base class. Subclasses set `name` and `Options`, implement `process`, and load what is heavy
     in `setup` (naming the attributes it sets in `loaded`). The engine validates the options once,
@@ -42,6 +51,14 @@ class Stage:
     produces_text: ClassVar[bool] = False
     # Attributes setup() sets that must not travel (fastText models, automata, compiled lists).
     loaded: ClassVar[tuple[str, ...]] = ()
+    # Options (dotted paths) that `decide` reads and nothing else does: `corpus select --set` may
+    # change these on an annotate build; any other option changes what the stage computes.
+    thresholds: ClassVar[tuple[str, ...]] = ()
+    # A removed row leaves with the text the stage was given, not the one it wrote (quality: C4's
+    # line rewrite is for kept documents); otherwise with the stage's output text (PII redacted).
+    removed_keep_input_text: ClassVar[bool] = False
+    # Set by the engine for `mode: annotate`: decide nothing away, write every rewrite.
+    annotating: bool = False
 
     def __init__(self, options: Strict | dict[str, Any] | None = None):
         if not isinstance(options, Strict):
@@ -81,6 +98,17 @@ class Stage:
 
     def process(self, batch: pa.Table) -> Decision:
         raise NotImplementedError
+
+    def decide(self, table: pa.Table) -> Verdict:
+        """The stage's removal decision from its annotation columns (and the text's nullness) and
+        its options alone: `process` calls it on the table it annotated, and `corpus select` calls
+        it on an annotate build's columns, so the two cannot drift. Stages without it cannot be
+        re-thresholded."""
+        raise NotImplementedError
+
+    @classmethod
+    def decides(cls) -> bool:
+        return cls.decide is not Stage.decide
 
     def notices(self) -> list[str]:
         """Things the user should know about these options (a changed default), logged once per build."""

@@ -12,6 +12,7 @@ import traceback
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from corpusmill.pipeline import annotate
 from corpusmill.pipeline.accounting import Problems, StageCounts
 from corpusmill.pipeline.config import BuildConfig
 from corpusmill.pipeline.output import Output, PartFiles
@@ -33,9 +34,14 @@ class PartProcessor:
         if stages is None:
             stages = build_stages(self.cfg.stages)
         self.stages: list[Stage] = [s for s in stages if not isinstance(s, GlobalStage)]
+        self.annotating = cfg.mode == "annotate"
+        if self.annotating:
+            annotate.check(cfg, self.stages)
+        self.first_deciding = annotate.first_deciding(self.stages) if self.annotating else len(self.stages)
         for stage in self.stages:
             stage.ensure_setup()
         self.output = Output(self.cfg.output)
+        self.columns: dict[str, list[str]] = {}  # annotate: the columns after each recorded stage (first batch)
 
     def run(self, part_dict: dict) -> dict:
         part = Part(**part_dict)
@@ -55,6 +61,7 @@ class PartProcessor:
         spec = self.specs[part.source]
         counts = {name: StageCounts() for name in [INGEST, *(s.name for s in self.stages), FINAL]}
         problems, skipped = Problems(), {}
+        self.columns = {}
         buf: list[dict] = []
         taken = 0
         for item in reader_for(spec, part.format).read(part, spec):
@@ -82,22 +89,29 @@ class PartProcessor:
                 "documents_in": docs_in, "kept": kept,
                 "removed": removed, "stages": stage_dicts, "problems": problems.to_list(part.path),
                 "skipped_records": dict(sorted(skipped.items())),
-                "seconds": round(time.perf_counter() - t0, 3)}
+                "seconds": round(time.perf_counter() - t0, 3),
+                **({"annotate": {"columns": self.columns}} if self.annotating else {})}
 
     def _batch(self, records: list[dict], counts: dict[str, StageCounts], files: PartFiles) -> None:
         ingest_reasons = [r.pop("_removed") for r in records]
         table = to_batch(records)
         table = self._apply(INGEST, table, ingest_reasons, counts, files)
-        for stage in self.stages:
+        for k, stage in enumerate(self.stages):
             if table.num_rows == 0:
                 return
             decision = stage.process(table)
-            counts[stage.name].add_counters(decision.counters)
-            table = self._apply(stage.name, decision.table, decision.reasons, counts, files)
+            out, reasons, counters = decision.table, decision.reasons, decision.counters
+            if k >= self.first_deciding:  # annotate: decide nothing away, keep the replaced text
+                out = annotate.record(stage, table, out, reasons)
+                reasons, counters = [None] * len(reasons), {} if stage.decides() else counters
+                self.columns.setdefault(stage.name, annotate.visible_columns(out))
+            counts[stage.name].add_counters(counters)
+            table = self._apply(stage.name, out, reasons, counts, files)
         if table.num_rows:
             text = table.column("text")
             empty = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(text), ""), True).to_pylist()
-            table = self._apply(FINAL, table, ["empty_text" if e else None for e in empty], counts, files)
+            reasons = [None] * len(empty) if self.annotating else ["empty_text" if e else None for e in empty]
+            table = self._apply(FINAL, table, reasons, counts, files)
         if table.num_rows:
             self._write_documents(for_output(table), files)
 

@@ -19,7 +19,7 @@ import pyarrow as pa
 from pydantic import Field, model_validator
 
 from corpusmill.common.config import ConfigPath, Strict
-from corpusmill.pipeline.stage import Decision, Stage
+from corpusmill.pipeline.stage import Decision, Stage, Verdict
 from corpusmill.stages import fasttext_model, langid_script
 from corpusmill.stages.langid_second_opinion import SecondOpinion
 
@@ -73,6 +73,7 @@ class LangID(Stage):
     Options = LangIDOptions
 
     loaded = ("_model", "_second")  # a fastText model does not pickle; each worker loads its own
+    thresholds = ("languages", "min_score")
 
     def setup(self) -> None:
         self._model = fasttext_model.load_model(self.options.model or default_model_path())
@@ -101,19 +102,6 @@ class LangID(Stage):
         for i, lang, score in zip(rows, top, top_scores):
             langs[i], scores[i] = lang, score
 
-        reasons: list[str | None] = [None] * len(texts)
-        if o.languages is not None:
-            # datatrove keeps a document when any wanted language scores > threshold; with the
-            # probabilities summing to 1 that is the top language whenever min_score >= 0.5.
-            wanted = set(o.languages)
-            for i, (lang, score) in enumerate(zip(langs, scores)):
-                if lang is None:
-                    reasons[i] = "no_text"
-                elif lang not in wanted:
-                    reasons[i] = "lang_not_wanted"
-                elif score < o.min_score:
-                    reasons[i] = "lang_low_score"
-
         table = batch
         for name, values, typ in (("lang", langs, pa.string()), ("lang_score", scores, pa.float32())):
             col = pa.array(values, typ)
@@ -121,4 +109,22 @@ class LangID(Stage):
                 table = table.set_column(table.column_names.index(name), pa.field(name, typ), col)
             else:
                 table = table.append_column(pa.field(name, typ), col)
-        return Decision(table, reasons)
+        return Decision(table, self.decide(table).reasons)
+
+    def decide(self, table: pa.Table) -> Verdict:
+        """From `lang` and `lang_score` as stored (float32), so a re-threshold decides alike."""
+        o = self.options
+        reasons: list[str | None] = [None] * table.num_rows
+        if o.languages is not None:
+            # datatrove keeps a document when any wanted language scores > threshold; with the
+            # probabilities summing to 1 that is the top language whenever min_score >= 0.5.
+            wanted = set(o.languages)
+            langs, scores = table.column("lang").to_pylist(), table.column("lang_score").to_pylist()
+            for i, (lang, score) in enumerate(zip(langs, scores)):
+                if lang is None:
+                    reasons[i] = "no_text"
+                elif lang not in wanted:
+                    reasons[i] = "lang_not_wanted"
+                elif score < o.min_score:
+                    reasons[i] = "lang_low_score"
+        return Verdict(reasons)

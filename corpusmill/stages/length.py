@@ -6,7 +6,7 @@ import pyarrow.compute as pc
 from pydantic import Field, model_validator
 
 from corpusmill.common.config import Strict
-from corpusmill.pipeline.stage import Decision, Stage
+from corpusmill.pipeline.stage import Decision, Stage, Verdict
 
 
 # Scripts written without spaces (Han, kana): each character counts as a word, so a word bound
@@ -32,13 +32,20 @@ class LengthFilter(Stage):
     name = "length"
     Options = LengthOptions
 
+    thresholds = ("min_chars", "max_chars", "min_words")
+
     def process(self, batch: pa.Table) -> Decision:
         text = batch.column("text")
         chars = pc.fill_null(pc.utf8_length(text), 0)
         words = pc.fill_null(pc.count_substring_regex(text, WORD_PATTERN), 0)
+        table = batch.append_column("length.chars", chars.cast(pa.int64())).append_column(
+            "length.words", words.cast(pa.int64()))
+        return Decision(table, self.decide(table).reasons)
+
+    def decide(self, table: pa.Table) -> Verdict:
         o = self.options
         reasons = []
-        for c, w in zip(chars.to_pylist(), words.to_pylist()):
+        for c, w in zip(table.column("length.chars").to_pylist(), table.column("length.words").to_pylist()):
             if c < o.min_chars:
                 reasons.append("too_short")
             elif o.max_chars is not None and c > o.max_chars:
@@ -47,6 +54,4 @@ class LengthFilter(Stage):
                 reasons.append("too_few_words")
             else:
                 reasons.append(None)
-        table = batch.append_column("length.chars", chars.cast(pa.int64())).append_column(
-            "length.words", words.cast(pa.int64()))
-        return Decision(table, reasons)
+        return Verdict(reasons)

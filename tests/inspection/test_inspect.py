@@ -132,3 +132,16 @@ def test_mistakes_get_a_message_not_a_traceback(out, tmp_path):
     ]:
         code, text = inspect(*args)
         assert code == 1 and message in " ".join(text.split()) and "Traceback" not in text, (args, text)
+
+
+def test_where_contains_on_a_list_column_matches_whole_items():
+    import pyarrow as pa
+
+    from corpusmill.inspection.where import parse
+
+    t = pa.table({"id": ["a", "b", "c", "d"],
+                  "sensitive.badwords.words": pa.array([["rape", "sex"], ["sexual"], None, []], pa.list_(pa.string())),
+                  "url": ["https://x.test/sex", None, None, None]})
+    where = parse("contains(sensitive.badwords.words, 'sex') or contains(url, 'sexual')")
+    assert t.filter(where.compile(t.schema)).column("id").to_pylist() == ["a"]  # not 'sexual', not a null list
+    assert t.filter(parse("contains(url, 'sex')").compile(t.schema)).column("id").to_pylist() == ["a"]  # substring

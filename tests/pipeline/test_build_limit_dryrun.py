@@ -1,4 +1,4 @@
-"""`corpus build --limit N` (the first N records of each source, in their own output) and
+"""`corpus build --limit N` (N records of each source spread over its parts, in their own output) and
 `corpus build --dry-run` (what would be read and done, an estimate, nothing written)."""
 import gzip
 import json
@@ -36,18 +36,39 @@ def corpus(*args: str) -> tuple[int, str]:
 
 @pytest.mark.slow
 @pytest.mark.usefixtures("ray_local")
-def test_limit_builds_the_first_n_records_of_each_source_into_its_own_output(config):
+def test_limit_builds_n_records_of_each_source_spread_over_it_into_its_own_output(config):
     code, text = corpus("build", str(config), "--limit", "5", "-q")
     assert code == 0, text
     out = config.parent / "out-limit5"
     assert json.loads(text.splitlines()[-1])["output"] == str(out) and not (config.parent / "out").exists()
     ids = ds.dataset(str(out / "documents")).to_table(columns=["id"]).column("id").to_pylist()
-    assert sorted(ids) == ["a0", "a1", "a2", "b0", "b1", "o0", "o1", "o2", "o3", "o4"]  # across a's end into b
+    # news: a.jsonl holds a third of its bytes, so 2 of 5 (the first two), b.jsonl 3; other: one part
+    assert sorted(ids) == ["a0", "a1", "b0", "b1", "b2", "o0", "o1", "o2", "o3", "o4"]
     stats = json.loads((out / "stats.json").read_text())
     assert stats["sources"]["news"]["documents_in"] == 5 and stats["sources"]["other"]["documents_in"] == 5
     assert stats["sources"]["news"]["parts"] == 2
     code, again = corpus("build", str(config), "--limit", "5", "-q")  # resumes: every part is done
     assert code == 0 and json.loads(again.splitlines()[-1])["documents_in"] == 10
+
+
+def test_limit_spreads_over_many_parts_and_takes_the_shortfall_elsewhere(tmp_path):
+    from corpusmill.pipeline.config import load_build_config
+    from corpusmill.pipeline.limit import limit_parts, spread
+    from corpusmill.pipeline.parts import plan_parts
+
+    assert spread(3, [10] * 10) == [0, 1, 0, 0, 1, 0, 0, 0, 1, 0] and spread(5, [0, 0]) == [3, 2]
+    for i in range(10):
+        write_jsonl(tmp_path / f"f{i}.jsonl", [{"id": f"f{i}-{j}", "text": TEXT} for j in range(4)])
+    write_jsonl(tmp_path / "g-big.jsonl", [{"id": "big", "text": TEXT * 200}])  # most bytes, one record
+    write_jsonl(tmp_path / "h.jsonl", [{"id": f"h{j}", "text": TEXT} for j in range(9)])
+    cfg = {"inputs": [{"name": "many", "path": "f*.jsonl"}, {"name": "lumpy", "path": ["g-big.jsonl", "h.jsonl"]}],
+           "output": "out", "limit": 3, "stages": []}
+    (tmp_path / "b.yaml").write_text(yaml.safe_dump(cfg))
+    c = load_build_config(tmp_path / "b.yaml")
+    got = {(p.source, Path(p.path).name): p.limit for p in limit_parts(c, plan_parts(c))}
+    assert {k: v for k, v in got.items() if k[0] == "many"} == {
+        ("many", "f1.jsonl"): 1, ("many", "f4.jsonl"): 1, ("many", "f8.jsonl"): 1}
+    assert got[("lumpy", "g-big.jsonl")] == 1 and got[("lumpy", "h.jsonl")] == 2  # g's share was 3: 2 moved to h
 
 
 def test_dry_run_says_what_it_would_do_and_writes_nothing(config):

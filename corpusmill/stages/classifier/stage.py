@@ -7,7 +7,7 @@ import pyarrow as pa
 from pydantic import Field
 
 from corpusmill.common.config import ConfigPath, Strict
-from corpusmill.pipeline.stage import Decision, Stage
+from corpusmill.pipeline.stage import Decision, Stage, Verdict
 from corpusmill.stages import fasttext_model
 from corpusmill.stages.classifier.text import one_line
 
@@ -24,6 +24,7 @@ class Classifier(Stage):
     name = "classifier"
     Options = ClassifierOptions
     loaded = ("_model",)  # reloaded in each worker, not pickled
+    thresholds = ("min_score",)
 
     def setup(self) -> None:
         self._model = fasttext_model.load_model(self.options.model)
@@ -46,6 +47,12 @@ class Classifier(Stage):
         score = np.full(len(texts), np.nan, dtype=np.float32)
         if idx:
             score[idx] = self.scores([texts[i] for i in idx])
-        reasons = [None if np.isnan(s) or s >= self.options.min_score else "classifier_low_score" for s in score]
         column = pa.array(score, pa.float32(), mask=np.isnan(score))
-        return Decision(batch.append_column("classifier.score", column), reasons)
+        table = batch.append_column("classifier.score", column)
+        return Decision(table, self.decide(table).reasons)
+
+    def decide(self, table: pa.Table) -> Verdict:
+        """A document without text has no score and is kept."""
+        low = self.options.min_score
+        return Verdict([None if s is None or s >= low else "classifier_low_score"
+                        for s in table.column("classifier.score").to_pylist()])

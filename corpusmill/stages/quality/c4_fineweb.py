@@ -28,8 +28,10 @@ def count_sentences(chunks: list[Chunk]) -> int:
 
 def c4(lines: list[str], line_chunks: list[list[Chunk]], o, chunker, no_space: bool,
        whitespace_chunks: bool = True) -> tuple[str | None, dict, str | None, int]:
-    """C4's line pass over a document's lines and their word chunks. Returns (kept text or None
-    when the document fails, metrics, reason, words in the kept text)."""
+    """C4's line pass over a document's lines and their word chunks. Returns (kept text, or None
+    where a whole-document rule failed, metrics, that rule or None, words in the kept text). The
+    sentence threshold is not applied here (c4_reason does), so the kept lines do not depend on it
+    and `corpus select` can move it."""
     kept: list[str] = []
     sentences = dropped = kept_words = 0
     ends = CJK_END_PUNCTUATION if no_space else END_PUNCTUATION
@@ -81,17 +83,23 @@ def c4(lines: list[str], line_chunks: list[list[Chunk]], o, chunker, no_space: b
             sentences += count_sentences(chunks)
         kept.append(line)
         kept_words += count_tokens(chunks)
-    metrics = {"sentences": sentences, "lines_dropped": dropped}
-    if sentences < o.min_num_sentences:
-        return None, metrics, "too_few_sentences", 0
-    return "\n".join(kept).strip(), metrics, None, kept_words
+    return "\n".join(kept).strip(), {"sentences": sentences, "lines_dropped": dropped}, None, kept_words
 
 
-def fineweb(text: str, n_words: int, o, short_line_length: int) -> tuple[dict, str | None]:
-    """o: FineWebOptions. Metrics in datatrove's order of checks, computed until one fails."""
+def c4_reason(metrics: dict, document_rule: str | None, o) -> str | None:
+    """document_rule: what c4() returned (lorem_ipsum, curly_bracket), which no threshold moves."""
+    if document_rule:
+        return document_rule
+    if metrics["sentences"] < o.min_num_sentences:
+        return "too_few_sentences"
+    return None
+
+
+def fineweb_metrics(text: str, n_words: int, o, short_line_length: int) -> dict:
+    """o: FineWebOptions (its stop_chars). {} for a text without a non-blank line."""
     lines = [ln for ln in text.split("\n") if ln.strip() != ""]
     if not lines:
-        return {}, "empty"
+        return {}
     stop_chars = tuple(o.stop_chars) if o.stop_chars is not None else tuple(TERMINAL_PUNCTUATION)
     m = {"line_punct_ratio": sum(1 for ln in lines if ln.endswith(stop_chars)) / len(lines),
          "short_line_ratio": sum(1 for ln in lines if len(ln) <= short_line_length) / len(lines)}
@@ -104,12 +112,19 @@ def fineweb(text: str, n_words: int, o, short_line_length: int) -> tuple[dict, s
             seen.add(ln)
     m["char_dup_ratio"] = dup_chars / max(1, len(text.replace("\n", "")))
     m["list_ratio"] = text.count("\n") / n_words if n_words else float("inf")
+    return m
+
+
+def fineweb_reason(m: dict, o) -> str | None:
+    """o: FineWebOptions; datatrove's order of checks."""
+    if not m:
+        return "empty"
     if m["line_punct_ratio"] < o.line_punct_thr and not (m["line_punct_ratio"] == 0 and o.line_punct_exclude_zero):
-        return m, "line_punct_ratio"
+        return "line_punct_ratio"
     if m["short_line_ratio"] > o.short_line_thr:
-        return m, "short_line_ratio"
+        return "short_line_ratio"
     if m["char_dup_ratio"] > o.char_duplicates_ratio:
-        return m, "char_dup_ratio"
+        return "char_dup_ratio"
     if m["list_ratio"] > o.new_line_ratio:
-        return m, "list_ratio"
-    return m, None
+        return "list_ratio"
+    return None

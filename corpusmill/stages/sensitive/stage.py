@@ -18,7 +18,7 @@ from collections import Counter
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from corpusmill.pipeline.stage import Decision, Stage
+from corpusmill.pipeline.stage import Decision, Stage, Verdict
 from corpusmill.stages.sensitive.badwords import BadWords, lang_key
 from corpusmill.stages.sensitive.blocklist import Blocklist, normalize_domain, read_list
 from corpusmill.stages.sensitive.options import SensitiveOptions
@@ -32,6 +32,7 @@ class Sensitive(Stage):
     Options = SensitiveOptions
 
     loaded = ("blocklist", "badwords", "redactor")  # lists and automata: each worker builds its own
+    thresholds = ("badwords.min_count", "badwords.min_distinct", "badwords.min_ratio")
 
     def setup(self) -> None:
         o = self.options
@@ -52,32 +53,31 @@ class Sensitive(Stage):
                                         p.ipv6_replacement, p.phone_replacement)
 
     def process(self, batch: pa.Table) -> Decision:
-        reasons: list[str | None] = [None] * batch.num_rows
         table = batch
-        counters: dict[str, dict[str, int]] = {}
         if self.blocklist is not None:
             urls = batch.column("url").to_pylist() if "url" in batch.column_names else [None] * batch.num_rows
-            blocked = self.blocklist.match(urls)
-            reasons = ["url_blocklist" if b is not None else r for b, r in zip(blocked, reasons)]
-            table = table.append_column("sensitive.url_blocked", pa.array(blocked, pa.string()))
+            table = table.append_column("sensitive.url_blocked", pa.array(self.blocklist.match(urls), pa.string()))
         if self.badwords is not None:
-            table, reasons, counters = self._badwords(table, reasons)
+            table = self._badwords(table)
         if self.redactor is not None:
             table = self._pii(table)
-        return Decision(table, reasons, counters)
+        verdict = self.decide(table)
+        return Decision(table, verdict.reasons, verdict.counters)
 
-    def notices(self) -> list[str]:
-        return self.options.notices()
-
-    def _badwords(self, table: pa.Table, reasons: list) -> tuple[pa.Table, list, dict]:
-        o = self.options.badwords
+    def decide(self, table: pa.Table) -> Verdict:
+        """url_blocklist first, then badwords by its rule over the stored count, ratio (float32) and words."""
         n = table.num_rows
-        langs = table.column("lang").to_pylist() if "lang" in table.column_names else [None] * n
-        keys = [lang_key(lang, o.default_language) for lang in langs]
-        m = self.badwords.match_rows(table.column("text").combine_chunks(), keys)
+        reasons: list[str | None] = [None] * n
+        if self.options.url_blocklist is not None:
+            reasons = ["url_blocklist" if b is not None else None for b in table.column("sensitive.url_blocked").to_pylist()]
+        o = self.options.badwords
+        if o is None:
+            return Verdict(reasons)
         seen: Counter[str] = Counter()
         removed: Counter[str] = Counter()
-        for i, (c, r, words) in enumerate(zip(m.counts, m.ratios, m.words)):
+        for i, (c, r, words) in enumerate(zip(table.column("sensitive.badwords").to_pylist(),
+                                              table.column("sensitive.badwords.ratio").to_pylist(),
+                                              table.column("sensitive.badwords.words").to_pylist())):
             if not c:
                 continue
             seen.update(words)
@@ -86,10 +86,20 @@ class Sensitive(Stage):
                                        and (o.min_ratio is None or r >= o.min_ratio)):
                 reasons[i] = "badwords"
                 removed.update(words)
-        table = (table.append_column("sensitive.badwords", pa.array(m.counts, pa.int32()))
-                 .append_column("sensitive.badwords.ratio", pa.array(m.ratios, pa.float32()))
-                 .append_column("sensitive.badwords.words", pa.array(m.words, pa.list_(pa.string()))))
-        return table, reasons, {"badwords.documents_by_word": dict(seen), "badwords.removed_by_word": dict(removed)}
+        return Verdict(reasons, {"badwords.documents_by_word": dict(seen), "badwords.removed_by_word": dict(removed)})
+
+    def notices(self) -> list[str]:
+        return self.options.notices()
+
+    def _badwords(self, table: pa.Table) -> pa.Table:
+        o = self.options.badwords
+        n = table.num_rows
+        langs = table.column("lang").to_pylist() if "lang" in table.column_names else [None] * n
+        keys = [lang_key(lang, o.default_language) for lang in langs]
+        m = self.badwords.match_rows(table.column("text").combine_chunks(), keys)
+        return (table.append_column("sensitive.badwords", pa.array(m.counts, pa.int32()))
+                .append_column("sensitive.badwords.ratio", pa.array(m.ratios, pa.float32()))
+                .append_column("sensitive.badwords.words", pa.array(m.words, pa.list_(pa.string()))))
 
     def _pii(self, table: pa.Table) -> pa.Table:
         p = self.options.pii
