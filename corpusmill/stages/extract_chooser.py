@@ -93,7 +93,7 @@ def page_features(tree, html: str, url: str | None, main: str, page: str) -> dic
     return f
 
 
-_WORD = re.compile(r"\w+")
+_WORD_START = re.compile(r"\b\w")  # the first character of each \w+ word: as many as there are words
 _SEPARATORS = re.compile(r"[|\u00b7\u00bb\u203a\u00a9\u00ae\u2022]")  # | · » › © ® •: menus, breadcrumbs, footers
 LINE_FEATURES = ("chars", "words", "ends_sentence", "starts_upper", "digit_words", "capital_words", "separators",
                  "position", "char_position", "repeats", "chars_near1", "chars_near3", "ends_sentence_near3",
@@ -107,8 +107,8 @@ def line_features(lines: list[str], main_lines: set[str], from_page: bool) -> np
     if not n:
         return np.zeros((0, len(LINE_FEATURES)))
     sizes = np.array([len(ln) for ln in lines], dtype=np.float64)
-    words = [_WORD.findall(ln) for ln in lines]
-    nw = np.array([max(len(w), 1) for w in words], dtype=np.float64)
+    firsts = ["".join(_WORD_START.findall(ln)) for ln in lines]
+    nw = np.array([max(len(w), 1) for w in firsts], dtype=np.float64)
     chars = np.log1p(sizes)
     ends = np.array([ln[-1] in '.!?:;"\u201d)' for ln in lines], dtype=np.float64)
     in_main = np.array([ln in main_lines for ln in lines], dtype=np.float64)
@@ -124,11 +124,11 @@ def line_features(lines: list[str], main_lines: set[str], from_page: bool) -> np
         return (c[hi] - c[lo]) / (hi - lo)
 
     return np.column_stack([
-        chars, np.log1p([len(w) for w in words]), ends, [float(ln[0].isupper()) for ln in lines],
-        [sum(t[0].isdigit() for t in w) / k for w, k in zip(words, nw)],
-        [sum(t[0].isupper() for t in w) / k for w, k in zip(words, nw)],
+        chars, np.log1p([len(w) for w in firsts]), ends, [float(ln[0].isupper()) for ln in lines],
+        np.array([sum(map(str.isdigit, w)) for w in firsts]) / nw,
+        np.array([sum(map(str.isupper, w)) for w in firsts]) / nw,
         [float(bool(_SEPARATORS.search(ln))) for ln in lines],
-        np.arange(n) / max(n - 1, 1), before / max(sizes.sum(), 1.0), [np.log(counts[ln]) for ln in lines],
+        np.arange(n) / max(n - 1, 1), before / max(sizes.sum(), 1.0), np.log([counts[ln] for ln in lines]),
         near(chars, 1), near(chars, 3), near(ends, 3), near(in_main, 2), in_main,
         np.full(n, float(from_page)), np.full(n, np.log1p(n)), near(chars, 10)])
 
