@@ -8,8 +8,9 @@ gold text, averaged over pages (see benchmarks/extract_sets.py). Speed: pages/s 
 summed per-page CPU seconds of extraction alone, one process. Engine settings and the peer are read
 from the per-page cache (benchmarks/extract_sets.py; `--fresh` re-runs them); `auto` and `hybrid`
 always run live, alternating page by page so that both see the same load. The auto engine's two
-resiliparse candidates are listed too. The WCXB figures of `auto` are on pages its model was
-trained on: the honest, cross-validated ones come from tools/train_extract_chooser.py.
+resiliparse candidates are listed too. The figures of `auto` on both sets are on pages its model was
+trained on: the honest, cross-validated ones come from tools/train_extract_chooser.py; its speed
+here (live, beside hybrid) is the one to quote.
 
 One JSON line per (set, setting), then a summary per set. Usage:
     python benchmarks/bench_extract.py [--set aeb|wcxb_dev|all] [--fresh] [--limit N]

@@ -42,6 +42,7 @@ class Page:
     gold: Counter
     page_type: str
     domain: str
+    gold_text: str = ""  # the gold main text itself (the line model's training target)
 
 
 def counts(text: str) -> Counter:
@@ -81,7 +82,7 @@ def load_set(name: str, limit: int | None = None) -> list[Page]:
             if path.is_file():
                 url = item.get("url")
                 pages.append(Page(pid, decode_html(gzip.decompress(path.read_bytes()), None), url,
-                                  counts(item["articleBody"]), "article", _domain(url)))
+                                  counts(item["articleBody"]), "article", _domain(url), item["articleBody"]))
     else:
         meta = json.loads((root / "metadata.json").read_text())["files"]
         for pid in sorted(meta):
@@ -90,8 +91,9 @@ def load_set(name: str, limit: int | None = None) -> list[Page]:
             truth = gt.get("ground_truth") if isinstance(gt.get("ground_truth"), dict) else {}
             ptype = "collection" if info["page_type"] == "category" else info["page_type"]
             raw = gzip.decompress((root / "html" / f"{pid}.html.gz").read_bytes())
-            pages.append(Page(pid, decode_html(raw, None), gt.get("url"), counts(truth.get("main_content") or ""),
-                              ptype, info.get("domain") or _domain(gt.get("url"))))
+            gold = truth.get("main_content") or ""
+            pages.append(Page(pid, decode_html(raw, None), gt.get("url"), counts(gold), ptype,
+                              info.get("domain") or _domain(gt.get("url")), gold))
     return pages[:limit] if limit else pages
 
 

@@ -28,9 +28,10 @@ _HTML_SNIFF = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body
 class ExtractOptions(Strict):
     # `hybrid` (trafilatura with favor_precision, resiliparse's text when that is 3x longer) was tuned on the
     # 181 ScrapingHub articles: 0.9699 there; on WCXB's dev split (7 page types) 0.8155, ~plain trafilatura.
-    # `auto` (issue 15): resiliparse first, trafilatura only where a small shipped model predicts it pays
-    # (extract_chooser.py, trained by tools/train_extract_chooser.py on WCXB dev): cross-validated 0.843 on
-    # WCXB dev at 2.18x hybrid's speed, but 0.90 on the ScrapingHub articles, so it is not the default.
+    # `auto` (issue 15): resiliparse first (two texts, each also with boilerplate lines dropped by a line model),
+    # trafilatura only where a small shipped model predicts it pays (extract_chooser.py, trained by
+    # tools/train_extract_chooser.py on WCXB dev + the ScrapingHub articles): cross-validated 0.844 on WCXB dev
+    # at ~2x hybrid's speed, but 0.931 on the ScrapingHub articles (hybrid 0.970), so it is not the default.
     # Figures for every engine: docs/benchmarks.md.
     engine: Literal["hybrid", "auto", "trafilatura", "resiliparse"] = Field(
         "hybrid", description="Main-text extractor: auto (resiliparse first, trafilatura where a shipped model "
