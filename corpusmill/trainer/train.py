@@ -251,6 +251,7 @@ class Trainer:
             ffn_mult=m.ffn_mult, dropout=spec.dropout, tie_embeddings=m.tie_embeddings, objective=m.objective,
             qk_norm=m.qk_norm, mlp=m.mlp, zero_init=m.zero_init, vocab_multiple=m.vocab_multiple,
             noise_density=m.noise_density, mean_span_length=m.mean_span_length)
+        self.masking = _masking(mconf, spec.seed, m.mask_prob, data)  # span refuses a tokenizer without EOS here
         device = self.device
         if device.type == "cpu" and spec.cpu_threads:
             torch.set_num_threads(spec.cpu_threads)
@@ -268,7 +269,6 @@ class Trainer:
         self.out = Path(cfg.output)
         self.ckdir = self.out / "checkpoints"
         self.state = TrainState()
-        self.masking = _masking(mconf, spec.seed, m.mask_prob, data)
         self.autocast = ((lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if device.type == "cuda"
                          else nullcontext)
         if self.master and (n := ckpt.remove_stale_temps(self.ckdir)):
@@ -373,8 +373,11 @@ class Trainer:
         # 3. forward/backward per micro batch. The loss is a mean over every predicted token of the
         # global batch (mlm: the count varies per micro batch and rank), so sums are scaled by
         # world / count (DDP averages over ranks); causal: every position is a target, no need to
-        # count (an all-reduce and a host sync)
-        count = self.tokens_per_step if self.mconf.causal else _all_sum((tgt != IGNORE).sum(), world).item()
+        # count (an all-reduce and a host sync); span: every target is predicted, all rows as long
+        if self.mconf.causal or self.masking.span:
+            count = self.tokens_per_step if self.mconf.causal else self.global_batch * tgt.shape[1]
+        else:
+            count = _all_sum((tgt != IGNORE).sum(), world).item()
         scale = world / max(1, count)
         loss_sum = torch.zeros((), device=device)
         micro = spec.micro_batch_size
