@@ -130,7 +130,8 @@ def held_out_losses(model, data, logp: np.ndarray, vocab: int, batches: int) -> 
         logits, loss = model(torch.from_numpy(inp), torch.from_numpy(tgt))
     span = (tgt < vocab) & (np.arange(tgt.shape[1]) < tgt.shape[1] - 1)  # no sentinel, not the closing EOS
     span_loss = torch.nn.functional.cross_entropy(logits[torch.from_numpy(span)], torch.from_numpy(tgt[span]))
-    return {"windows": len(windows), "target_loss": round(loss.item(), 4), "span_token_loss": round(span_loss.item(), 4),
+    return {"windows": len(windows), "target_loss": round(loss.item(), 4),
+            "span_token_loss": round(span_loss.item(), 4),
             "unigram_span_token_loss": round(float(-logp[tgt[span]].mean()), 4), "span_tokens": int(span.sum())}
 
 
@@ -175,7 +176,8 @@ def fill_benchmark(model, sents: list[list[int]], logp: np.ndarray, vocab: int) 
             tokens += len(span)
             n_spans += 1
     return {"sentences": len(sents), "spans": n_spans, "span_tokens": tokens,
-            "model_nll_per_span_token": round(-ll_model / tokens, 4), "unigram_nll_per_span_token": round(-ll_uni / tokens, 4),
+            "model_nll_per_span_token": round(-ll_model / tokens, 4),
+            "unigram_nll_per_span_token": round(-ll_uni / tokens, 4),
             "model_tokens_right": round(right / tokens, 4), "unigram_tokens_right": round(right_uni / tokens, 4),
             "model_spans_exact": round(exact / n_spans, 4), "unigram_spans_exact": round(exact_uni / n_spans, 4)}
 

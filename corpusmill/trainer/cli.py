@@ -31,7 +31,8 @@ def train(config: str) -> None:
 
 @click.command()
 @click.argument("run_or_ckpt", type=click.Path(exists=True))
-@click.option("--prompt", default="", help="Text to continue; for a span run, text with gaps marked <extra_id_0> (or <X>), <extra_id_1> (<Y>) ...")
+@click.option("--prompt", default="", help="Text to continue; for a span run, text with gaps marked "
+              "<extra_id_0> (or <X>), <extra_id_1> (<Y>) ...")
 @click.option("--max-new-tokens", type=click.IntRange(min=1), default=50, show_default=True)
 @click.option("--temperature", type=float, default=0.8, show_default=True, help="0: greedy.")
 @click.option("--top-k", type=click.IntRange(min=0), default=200, show_default=True, help="0: no top-k.")
