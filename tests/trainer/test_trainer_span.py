@@ -151,3 +151,36 @@ def test_span_needs_an_eos(tmp_path):
     man.write_text(man.read_text().replace('"eos_id": 2', '"eos_id": -1'))
     with pytest.raises(ConfigError, match="closes inputs and targets with EOS"):
         train(cfg)
+
+
+def test_cli_generate_fills_gaps_and_refuses_a_prompt_without_one(tmp_path):
+    """`corpus generate` on a span checkpoint with a real SentencePiece tokenizer (untrained weights: the
+    format is checked, not the words): spans behind sentinels, and the refusal saying what to write."""
+    import hashlib
+
+    import sentencepiece as spm
+    from click.testing import CliRunner
+
+    from corpusmill.trainer import checkpoint as ckpt
+    from corpusmill.trainer.cli import generate
+    (tmp_path / "t.txt").write_text("the cat sat on the mat and the dog ran to the park.\n" * 200)
+    spm.SentencePieceTrainer.train(input=str(tmp_path / "t.txt"), model_prefix=str(tmp_path / "tok"), vocab_size=40,
+                                   model_type="bpe", bos_id=1, eos_id=2, minloglevel=2)
+    model_file = tmp_path / "tok.model"
+    c = build_config(40, 32, None, n_layer=1, n_head=2, d_model=16, objective="span")
+    torch.manual_seed(0)
+    m = make_model(c)
+    tok = {"path": str(model_file), "vocab_size": 40, "bos_id": 1, "eos_id": 2,
+           "tokenizer_sha256": hashlib.sha256(model_file.read_bytes()).hexdigest()}
+    ckpt.save(tmp_path / "run" / "checkpoints", 1, {"model": m.state_dict(), "model_config": c.to_dict(), "step": 1,
+                                                    "tokenizer": tok}, 1)
+    r = CliRunner().invoke(generate, [str(tmp_path / "run"), "--prompt", "the cat <X> on the <Y>.", "--temperature",
+                                      "0", "--max-new-tokens", "8"])
+    assert r.exit_code == 0, r.output
+    sp = spm.SentencePieceProcessor(model_file=str(model_file))
+    ids = parse_prompt("the cat <X> on the <Y>.", sp.encode, c, 2)
+    assert ids == [*sp.encode("the cat "), 40, *sp.encode(" on the "), 41, *sp.encode("."), 2]
+    want = render_spans(fill_spans(m.eval(), ids, 8, eos_id=2), sp.decode, c, 2)
+    assert r.output == want + "\n"  # the CLI: the recorded tokenizer, the prompt's sentinels, the spans as text
+    r = CliRunner().invoke(generate, [str(tmp_path / "run"), "--prompt", "the cat sat"])
+    assert r.exit_code == 1 and "put <extra_id_0> (or <X>)" in r.output
