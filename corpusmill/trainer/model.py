@@ -12,6 +12,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from corpusmill.trainer.span import noise_counts
+
 
 @dataclass
 class GPTConfig:
@@ -252,7 +254,6 @@ def build_config(vocab_size: int, seq_len: int, preset: str | None = None, **ove
         dims["ffn_mult"] = 4.0  # SwiGLU's parameter count at its 8/3
     c = GPTConfig(vocab_size=vocab_size, seq_len=seq_len, **dims)
     if c.objective == "span" and not c.n_sentinels:  # T5's 100, or as many as a window's spans
-        from corpusmill.trainer.span import noise_counts
         spans = noise_counts(seq_len + 1, c.noise_density, c.mean_span_length)[1]
         c = replace(c, n_sentinels=max(100, spans))
     return c
