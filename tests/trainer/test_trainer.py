@@ -55,7 +55,7 @@ def test_loss_falls_and_metrics(tmp_path):
     assert cks == ["step-00000030.pt", "step-00000040.pt"]  # keep_last 2
 
 
-@pytest.mark.parametrize("objective", ["causal", "mlm", "span"])
+@pytest.mark.parametrize("objective", ["causal", "mlm", pytest.param("span", marks=pytest.mark.slow)])  # span: ~13 s
 def test_exact_resume_in_process(tmp_path, objective):
     a = tiny_cfg(tmp_path, "a", objective, dropout=0.1)
     b = tiny_cfg(tmp_path, "b", objective, dropout=0.1)
