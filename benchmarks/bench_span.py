@@ -8,10 +8,11 @@ a SentencePiece BPE tokenizer trained here on the training documents).
 2. a tiny encoder-decoder trained with `corpus train`'s loop: target loss (sentinels and EOS included)
    and span-token loss (only the corrupted tokens) on fixed held-out windows, against the unigram
    cross-entropy of those span tokens (a model without context)
-3. span filling on held-back sentences (validation documents split at sentence ends, each corrupted
-   by T5's noise): the true spans' log-likelihood per token under the model vs the unigram model,
-   and greedy, free-running filling: tokens right in place and spans exactly right, vs a unigram
-   guess (the commonest token at every place, given the true span lengths)
+3. span filling on held-out text: validation windows shaped as in training (6 spans each), and
+   held-back sentences (validation documents split at sentence ends, 8-40 tokens, 1-2 spans), each
+   corrupted by T5's noise: the true spans' log-likelihood per token under the model vs the unigram
+   model, and greedy, free-running filling (generate.fill_spans): tokens right in place and spans
+   exactly right, vs a unigram guess (the commonest token at every place, given the true lengths)
 JSON lines."""
 from __future__ import annotations
 
@@ -247,8 +248,12 @@ def main() -> None:
         emit({"bench": "span", "train": {k: out[k] for k in ("step", "first_loss", "last_loss", "val_loss")},
               "seconds": round(time.perf_counter() - t0, 1), "params": model.num_params(False),
               "held_out": held_out_losses(model, data, logp, facts["vocab"], a.val_batches)})
+        windows = np.concatenate(list(data.val_batches(a.val_batches, 16, 0, 1))).tolist()[:a.sentences]
+        emit({"bench": "span", "fill": {"text": "held-out windows (6 spans each)",
+                                        **fill_benchmark(model, windows, logp, facts["vocab"])}})
         sents = sentences(val_docs, sp, 8, min(40, a.seq_len), a.sentences)
-        emit({"bench": "span", "fill": fill_benchmark(model, sents, logp, facts["vocab"])})
+        emit({"bench": "span", "fill": {"text": "held-back sentences (8-40 tokens)",
+                                        **fill_benchmark(model, sents, logp, facts["vocab"])}})
         for prompt in ("It is a truth <X> acknowledged, that a single man in possession of a good fortune, "
                        "must be in want <Y> wife.",):
             from corpusmill.trainer.generate import generate_text

@@ -42,16 +42,34 @@ def sample(model: GPT, ids: list[int], max_new_tokens: int, temperature: float =
 def fill_spans(model, ids: list[int], max_new_tokens: int, temperature: float = 0.0, top_k: int | None = None,
                eos_id: int | None = None, generator: torch.Generator | None = None) -> list[int]:
     """span: corrupted inputs (sentinels, EOS) -> the decoder's targets (sentinel, span, sentinel, ...),
-    encoded once, decoded token by token from the start id until EOS."""
+    encoded once, decoded token by token from the start id. The output keeps the targets' form: the
+    prompt's sentinels in their order, each followed by at least one token, EOS only after the last
+    span (every other sentinel, and an early EOS, is masked out before the pick); a model trained on
+    windows with a fixed number of spans would otherwise write that many whatever the prompt holds."""
     c, device = model.config, next(model.parameters()).device
     if len(ids) > len(model.rope_cos):
         raise ValueError(f"the prompt is {len(ids)} tokens; this model was trained on inputs of at most "
                          f"{len(model.rope_cos)} (seq_len {c.seq_len} + 2): shorten it")
+    wanted = [i for i in ids if c.vocab_size <= i < c.n_outputs]
+    if not wanted:
+        raise ValueError("no sentinel in the inputs: a span model fills the gaps sentinels mark")
     memory = model.trunk(torch.tensor([ids], dtype=torch.long, device=device))
     dec = torch.tensor([[c.decoder_start_id]], dtype=torch.long, device=device)
+    done, after_sentinel = 0, True  # sentinels written; the last token was one (or the start)
     for _ in range(min(max_new_tokens, len(model.rope_cos) - 1)):
-        nxt = pick(model.decode(memory, dec)[:, -1, :], temperature, top_k, generator)
+        logits = model.decode(memory, dec)[:, -1, :].float()
+        allowed = torch.ones(c.n_outputs, dtype=torch.bool, device=device)
+        allowed[c.vocab_size:] = False
+        if done < len(wanted) and (done == 0 or not after_sentinel):
+            allowed[wanted[done]] = True
+        if done == 0:  # the targets open with the first sentinel
+            allowed[:c.vocab_size] = False
+        if eos_id is not None and (done < len(wanted) or after_sentinel):
+            allowed[eos_id] = False
+        nxt = pick(logits.masked_fill(~allowed, -float("inf")), temperature, top_k, generator)
         dec = torch.cat([dec, nxt], dim=1)
+        after_sentinel = c.vocab_size <= int(nxt) < c.n_outputs
+        done += after_sentinel
         if eos_id is not None and int(nxt) == eos_id:
             break
     return dec[0, 1:].tolist()

@@ -181,6 +181,22 @@ def test_cli_generate_fills_gaps_and_refuses_a_prompt_without_one(tmp_path):
     ids = parse_prompt("the cat <X> on the <Y>.", sp.encode, c, 2)
     assert ids == [*sp.encode("the cat "), 40, *sp.encode(" on the "), 41, *sp.encode("."), 2]
     want = render_spans(fill_spans(m.eval(), ids, 8, eos_id=2), sp.decode, c, 2)
+
     assert r.output == want + "\n"  # the CLI: the recorded tokenizer, the prompt's sentinels, the spans as text
     r = CliRunner().invoke(generate, [str(tmp_path / "run"), "--prompt", "the cat sat"])
     assert r.exit_code == 1 and "put <extra_id_0> (or <X>)" in r.output
+
+
+def test_fill_keeps_the_targets_form():
+    """Whatever the model prefers, the filling opens with the prompt's first sentinel, writes its sentinels
+    in order and no other, no empty span, and EOS only after the last span."""
+    c = build_config(VOCAB, 32, None, n_layer=1, n_head=2, d_model=16, objective="span")
+    m = make_model(c).eval()
+    prefer = torch.full((c.n_outputs,), -10.0)
+    for rank, t in enumerate([VOCAB + 5, VOCAB + 1, 2, 7]):  # an unasked sentinel first, then s1, EOS, a token
+        prefer[t] = 10.0 - rank
+    m.decode = lambda memory, dec: prefer.expand(1, dec.shape[1], -1)
+    ids = [9, VOCAB, 11, 12, VOCAB + 1, 13, 2]
+    assert fill_spans(m, ids, 20, eos_id=2) == [VOCAB, 7, VOCAB + 1, 7, 2]
+    with pytest.raises(ValueError, match="no sentinel"):
+        fill_spans(m, [9, 10, 2], 5, eos_id=2)
