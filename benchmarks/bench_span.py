@@ -12,7 +12,9 @@ a SentencePiece BPE tokenizer trained here on the training documents).
    held-back sentences (validation documents split at sentence ends, 8-40 tokens, 1-2 spans), each
    corrupted by T5's noise: the true spans' log-likelihood per token under the model vs the unigram
    model, and greedy, free-running filling (generate.fill_spans): tokens right in place and spans
-   exactly right, vs a unigram guess (the commonest token at every place, given the true lengths)
+   exactly right, vs a unigram guess (the commonest token at every place, given the true lengths);
+   and the model's own top token at each span place given the true prefix (teacher forced: the
+   lengths given, as the unigram guess has them)
 JSON lines."""
 from __future__ import annotations
 
@@ -155,7 +157,7 @@ def fill_benchmark(model, sents: list[list[int]], logp: np.ndarray, vocab: int) 
     from corpusmill.trainer.span import corrupt
 
     top = int(np.argmax(logp))
-    right = right_uni = tokens = exact = exact_uni = n_spans = 0
+    right = right_uni = right_forced = tokens = exact = exact_uni = n_spans = 0
     ll_model = ll_uni = 0.0
     for k, ids in enumerate(sents):
         inp, tgt = corrupt(np.array([ids], dtype=np.int64), [k], 7, 2, vocab, 2)
@@ -167,6 +169,7 @@ def fill_benchmark(model, sents: list[list[int]], logp: np.ndarray, vocab: int) 
         is_span[-1] = False
         ll_model += float(lp[np.flatnonzero(is_span), tgt[0][is_span]].sum())
         ll_uni += float(logp[tgt[0][is_span]].sum())
+        right_forced += int((lp[is_span].argmax(-1) == tgt[0][is_span]).sum())  # given the true prefix and lengths
         pred = _spans(fill_spans(model, inp[0].tolist(), 3 * tgt.shape[1], eos_id=2), vocab)
         for j, span in truth.items():
             got = pred.get(j, [])
@@ -180,6 +183,7 @@ def fill_benchmark(model, sents: list[list[int]], logp: np.ndarray, vocab: int) 
             "model_nll_per_span_token": round(-ll_model / tokens, 4),
             "unigram_nll_per_span_token": round(-ll_uni / tokens, 4),
             "model_tokens_right": round(right / tokens, 4), "unigram_tokens_right": round(right_uni / tokens, 4),
+            "model_teacher_forced_tokens_right": round(right_forced / tokens, 4),
             "model_spans_exact": round(exact / n_spans, 4), "unigram_spans_exact": round(exact_uni / n_spans, 4)}
 
 
