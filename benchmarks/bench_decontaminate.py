@@ -1,15 +1,18 @@
 """The `decontaminate` stage against datatrove's n-gram decontamination, in one run, one JSON object
 per line.
 
-Evaluation set (a stand-in for held-out benchmark text): 3,000 paragraphs of the 13 Gutenberg
-books, of 30 words or more. Clean documents: 1,200 real web texts, shuffled (WCXB main contents of
-7 page types, ScrapingHub article pages with menus and footers, Lee news). Planted documents: a
-clean document with a window of L words cut from an evaluation paragraph inserted at a paragraph
-break (lines re-flowed, as a web page would), 80 for each L in 8, 12, 13, 20, 50.
+Two evaluation sets (stand-ins for held-out benchmark text), indexed together: `gutenberg`, 3,000
+paragraphs of the 13 Gutenberg books, of 30 words or more; `questions`, 400 real questions (the
+sentences ending in "?" of 6 to 40 words in Tiny Shakespeare's speeches), the shape of an
+evaluation item. Clean documents: 1,200 real web texts, shuffled (WCXB main contents of 7 page
+types, ScrapingHub article pages with menus and footers, Lee news). Planted documents: a clean
+document with, at a paragraph break, a window of L words cut from a Gutenberg paragraph (80 for
+each L in 8, 12, 13, 20, 50), or a whole question written into the page as its own line (160).
 
-quality (per n): recall per planted length, false-positive rate on the clean documents, for ours
-  and datatrove's NGramsDecontFilter (its index made by NGramsDecontIndexer.compute_hashes, label
-  n-grams only), and their agreement (documents both flag / documents either flags).
+quality (per n): recall per planted length, recall of planted questions of fewer than n words and
+  of n or more, false-positive rate on the clean documents, for ours and datatrove's
+  NGramsDecontFilter (its index made by NGramsDecontIndexer.compute_hashes, label n-grams only),
+  and their agreement (documents both flag / documents either flags, over all documents).
 speed (per n): index build and matching, docs/s on one core, ours (numba over batches of 1,000)
   against datatrove (spaCy word tokenizer, one document at a time); the ratio.
 bloom: n = 13 with the index as a Bloom filter at 1e-8: same documents as exact, its bytes.
@@ -40,6 +43,7 @@ LENGTHS = (8, 12, 13, 20, 50)
 NS = (8, 13, 20)
 PER_LENGTH = 40 if QUICK else 80
 EVAL_PARAGRAPHS = 600 if QUICK else 3000
+QUESTIONS, PLANTED_QUESTIONS = (200, 80) if QUICK else (400, 160)
 
 
 def eval_paragraphs(rnd: random.Random) -> list[str]:
@@ -49,6 +53,20 @@ def eval_paragraphs(rnd: random.Random) -> list[str]:
         paras += [" ".join(p.split()) for p in re.split(r"\n\s*\n", text) if len(p.split()) >= 30]
     rnd.shuffle(paras)
     return paras[:EVAL_PARAGRAPHS]
+
+
+def questions(rnd: random.Random) -> list[str]:
+    """Real questions: Tiny Shakespeare's sentences ending in "?" of 6 to 40 words (speaker names
+    left out), distinct, shuffled."""
+    found = set()
+    for speech in re.split(r"\n\s*\n", (realdocs.SHARED / "text/en/tinyshakespeare.txt").read_text()):
+        body = " ".join(speech.split("\n")[1:])  # the first line names the speaker
+        for sentence in re.split(r"(?<=[.?!;:])\s+", " ".join(body.split())):
+            if sentence.endswith("?") and 6 <= len(sentence.split()) <= 40:
+                found.add(sentence)
+    out = sorted(found)
+    rnd.shuffle(out)
+    return out[:QUESTIONS]
 
 
 def clean_documents() -> list[str]:
@@ -72,17 +90,26 @@ def plant(clean: list[str], paras: list[str], rnd: random.Random) -> tuple[list[
         for _ in range(PER_LENGTH):
             words = rnd.choice(long_enough).split()
             start = rnd.randrange(0, len(words) - L + 1)
-            passage = " ".join(words[start:start + L])
-            host = rnd.choice(clean).split("\n\n")
-            at = rnd.randrange(0, len(host) + 1)
-            docs.append("\n\n".join(host[:at] + [passage] + host[at:]))
+            docs.append(_insert(rnd.choice(clean), " ".join(words[start:start + L]), rnd))
             lengths.append(L)
     return docs, lengths
 
 
-def ours(ref: Path, docs: list[str], n: int, index: str = "exact") -> tuple[np.ndarray, float, float, dict]:
-    stage = Decontaminate({"references": [{"name": "gutenberg", "path": str(ref)}], "ngram": n, "index": index,
-                           "mode": "annotate"})
+def plant_questions(clean: list[str], qs: list[str], rnd: random.Random) -> tuple[list[str], list[int]]:
+    """PLANTED_QUESTIONS documents, each a clean one with a whole question written in as a line."""
+    picked = [rnd.choice(qs) for _ in range(PLANTED_QUESTIONS)]
+    return [_insert(rnd.choice(clean), q, rnd) for q in picked], [len(q.split()) for q in picked]
+
+
+def _insert(host: str, passage: str, rnd: random.Random) -> str:
+    paras = host.split("\n\n")
+    at = rnd.randrange(0, len(paras) + 1)
+    return "\n\n".join(paras[:at] + [passage] + paras[at:])
+
+
+def ours(refs: dict[str, Path], docs: list[str], n: int, index: str = "exact") -> tuple[np.ndarray, float, float, dict]:
+    stage = Decontaminate({"references": [{"name": k, "path": str(v)} for k, v in refs.items()], "ngram": n,
+                           "index": index, "mode": "annotate"})
     t0 = time.perf_counter()
     prepared = stage.prepare()
     build = time.perf_counter() - t0
@@ -91,10 +118,13 @@ def ours(ref: Path, docs: list[str], n: int, index: str = "exact") -> tuple[np.n
     for i in range(0, len(docs), 1000):
         d = stage.process(pa.table({"text": pa.array(docs[i:i + 1000], pa.large_string())}))
         flags += [x > 0 for x in d.table.column("decontaminate.ngrams").to_pylist()]
-    return np.array(flags), build, time.perf_counter() - t0, prepared["sets"]["gutenberg"]
+    sets = prepared["sets"]
+    return np.array(flags), build, time.perf_counter() - t0, {
+        "ngrams": sum(v["ngrams"] for v in sets.values()), "bytes": sum(v["bytes"] for v in sets.values()),
+        "false_positive_rate": sets["gutenberg"]["false_positive_rate"], "probes": sets["gutenberg"].get("probes")}
 
 
-def peer_datatrove(paras: list[str], docs: list[str], n: int, folder: Path) -> tuple[np.ndarray, float, float]:
+def peer_datatrove(sets: dict[str, list[str]], docs: list[str], n: int, folder: Path) -> tuple[np.ndarray, float, float]:
     from datatrove.data import Document
     from datatrove.pipeline.decont.n_grams import NGramsDecontConfig, NGramsDecontFilter, NGramsDecontIndexer
     from datatrove.utils.hashing import create_hash_func
@@ -105,11 +135,12 @@ def peer_datatrove(paras: list[str], docs: list[str], n: int, folder: Path) -> t
     # the indexer's own hashing; the indexer itself insists on lighteval (to fetch tasks), not needed here
     indexer = SimpleNamespace(tokenizer=load_word_tokenizer("en"), config=config,
                               hash_func=create_hash_func(config.hash_config))
-    hashes = set()
-    for p in paras:
-        hashes.update(NGramsDecontIndexer.compute_hashes(indexer, p))
     folder.mkdir(parents=True, exist_ok=True)
-    np.array(sorted(hashes), dtype=config.hash_config.np_descr).tofile(folder / "gutenberg.index.hashes")
+    for name, texts in sets.items():  # one index file per set, as its indexer writes one per task
+        hashes = set()
+        for p in texts:
+            hashes.update(NGramsDecontIndexer.compute_hashes(indexer, p))
+        np.array(sorted(hashes), dtype=config.hash_config.np_descr).tofile(folder / f"{name}.index.hashes")
     filt = NGramsDecontFilter(str(folder), config=config, language="en")
     filt.load_index_hashes()
     build = time.perf_counter() - t0
@@ -126,39 +157,54 @@ def main() -> None:
     except ImportError as e:
         skip(BENCH, f"datatrove not importable: {e}")
     rnd = random.Random(0)
-    paras = eval_paragraphs(rnd)
+    paras, qs = eval_paragraphs(rnd), questions(rnd)
     clean = clean_documents()
     planted, lengths = plant(clean, paras, rnd)
-    docs = clean + planted
-    is_planted = np.array([False] * len(clean) + [True] * len(planted))
-    lengths = np.array([0] * len(clean) + lengths)
-    emit({"bench": BENCH, "case": "inputs", "eval_paragraphs": len(paras), "clean_documents": len(clean),
-          "planted_documents": len(planted), "mb": round(sum(map(len, docs)) / 1e6, 2), "quick": QUICK})
+    asked, q_lengths = plant_questions(clean, qs, rnd)
+    docs = clean + planted + asked
+    kind = np.array(["clean"] * len(clean) + ["window"] * len(planted) + ["question"] * len(asked))
+    lengths = np.array([0] * len(clean) + lengths + q_lengths)
+    emit({"bench": BENCH, "case": "inputs", "eval_paragraphs": len(paras), "questions": len(qs),
+          "clean_documents": len(clean), "planted_windows": len(planted), "planted_questions": len(asked),
+          "question_words": {"min": min(q_lengths), "median": int(np.median(q_lengths)), "max": max(q_lengths)},
+          "mb": round(sum(map(len, docs)) / 1e6, 2), "quick": QUICK})
     with tempfile.TemporaryDirectory() as tmp:
-        ref = Path(tmp) / "eval.jsonl"
-        ref.write_text("".join(json.dumps({"text": p}) + "\n" for p in paras))
-        ours(ref, docs[:50], 5)  # numba compiles (cached) outside the timings
+        refs = {"gutenberg": Path(tmp) / "gutenberg.jsonl", "questions": Path(tmp) / "questions.jsonl"}
+        for (name, path), texts in zip(refs.items(), (paras, qs)):
+            path.write_text("".join(json.dumps({"text": p}) + "\n" for p in texts))
+        ours(refs, docs[:50], 5)  # numba compiles (cached) outside the timings
         for n in NS:
-            a, a_build, a_match, info = ours(ref, docs, n)
-            b, b_build, b_match = peer_datatrove(paras, docs, n, Path(tmp) / f"dt{n}")
-            row = {"bench": BENCH, "case": "quality", "n": n, "index_ngrams": info["ngrams"]}
-            for name, f in (("ours", a), ("datatrove", b)):
-                row[name] = {"recall_by_length": {L: round(float(f[lengths == L].mean()), 3) for L in LENGTHS},
-                             "false_positive_rate": round(float(f[~is_planted].mean()), 4),
-                             "false_positives": int(f[~is_planted].sum())}
-            both, either = int((a & b).sum()), int((a | b).sum())
-            row["agreement"] = round(both / max(1, either), 4)
-            row["only_ours"], row["only_datatrove"] = int((a & ~b).sum()), int((b & ~a).sum())
-            emit(row)
+            a, a_build, a_match, info = ours(refs, docs, n)
+            b, b_build, b_match = peer_datatrove({"gutenberg": paras, "questions": qs}, docs, n, Path(tmp) / f"dt{n}")
+            emit(quality_row(n, info, a, b, kind, lengths))
             emit({"bench": BENCH, "case": "speed", "n": n, "documents": len(docs),
                   "ours_build_s": round(a_build, 2), "datatrove_build_s": round(b_build, 2),
                   "ours_docs_per_s": round(len(docs) / a_match), "datatrove_docs_per_s": round(len(docs) / b_match),
                   "ratio": round(b_match / a_match, 1)})
-        exact, _, _, e_info = ours(ref, docs, 13)
-        bloom, _, _, b_info = ours(ref, docs, 13, index="bloom")
+        exact, _, _, e_info = ours(refs, docs, 13)
+        bloom, _, _, b_info = ours(refs, docs, 13, index="bloom")
         emit({"bench": BENCH, "case": "bloom", "n": 13, "same_documents": bool((exact == bloom).all()),
               "exact_bytes": e_info["bytes"], "bloom_bytes": b_info["bytes"],
               "bloom_false_positive_rate": b_info["false_positive_rate"], "probes": b_info["probes"]})
+
+
+def quality_row(n: int, info: dict, a: np.ndarray, b: np.ndarray, kind: np.ndarray, lengths: np.ndarray) -> dict:
+    row = {"bench": BENCH, "case": "quality", "n": n, "index_ngrams": info["ngrams"]}
+    window, question = kind == "window", kind == "question"
+    for name, f in (("ours", a), ("datatrove", b)):
+        row[name] = {"recall_by_length": {int(L): round(float(f[window & (lengths == L)].mean()), 3) for L in LENGTHS},
+                     "question_recall": {f"under_{n}_words": _share(f, question & (lengths < n)),
+                                         f"{n}_words_or_more": _share(f, question & (lengths >= n))},
+                     "false_positive_rate": round(float(f[kind == "clean"].mean()), 4),
+                     "false_positives": int(f[kind == "clean"].sum())}
+    both, either = int((a & b).sum()), int((a | b).sum())
+    row["agreement"] = round(both / max(1, either), 4)
+    row["only_ours"], row["only_datatrove"] = int((a & ~b).sum()), int((b & ~a).sum())
+    return row
+
+
+def _share(flags: np.ndarray, sel: np.ndarray) -> dict:
+    return {"documents": int(sel.sum()), "recall": round(float(flags[sel].mean()), 3) if sel.any() else None}
 
 
 if __name__ == "__main__":

@@ -9,7 +9,9 @@ Both sides run the same loop, data order, model size and validation windows: the
 are the recipe's options. Per run: validation loss at the token budget, and the tokens at which the
 validation curve (every --eval-every steps, linearly interpolated) first reaches the baseline's
 final loss. JSON lines: one per run, then a summary per seed with the ratios, then the ablation
-(ours minus one option at a time, and the baseline plus one). Goal (issue 18): the baseline's final
+(ours minus one option at a time, on --ablate-seeds seeds). `align` (BOS-aligned windows) reports
+the share of target tokens read twice (`repeated_share`; nothing is dropped or padded);
+--doc-chars sets the documents' length (windows per document). Goal (issue 18): the baseline's final
 loss in <= 0.7x its tokens at <= 1.15x its time per token."""
 from __future__ import annotations
 
@@ -41,11 +43,12 @@ BASELINE = dict(model={"qk_norm": False, "mlp": "swiglu", "zero_init": False},
 # ours: each option of issue 18; the ablation drops one at a time
 OPTIONS = {"muon": ("train", "optimizer", "muon"), "qk_norm": ("model", "qk_norm", True),
            "relu2": ("model", "mlp", "relu2"), "zero_init": ("model", "zero_init", True),
-           "z_loss": ("train", "z_loss", 1e-4), "wsd": ("train", "schedule", "wsd")}
+           "z_loss": ("train", "z_loss", 1e-4), "wsd": ("train", "schedule", "wsd"),
+           "align": ("train", "align", "bos")}
 
 
-def build_mixture(folder: Path, seq_len: int) -> dict:
-    """The fixed mixture: books cut at line ends into documents, byte tokens, 1 in 20 held out."""
+def build_mixture(folder: Path, seq_len: int, doc_chars: int = 2000) -> dict:
+    """The fixed mixture: books cut at line ends into documents of ~doc_chars, byte tokens, 1 in 20 held out."""
     rnd = random.Random(0)
     docs = []
     for name in BOOKS:
@@ -54,7 +57,7 @@ def build_mixture(folder: Path, seq_len: int) -> dict:
         for line in text.splitlines(keepends=True):
             cur.append(line)
             size += len(line)
-            if size >= 2000:
+            if size >= doc_chars:
                 docs.append((name.split(".")[0], "".join(cur)))
                 cur, size = [], 0
     rnd.shuffle(docs)
@@ -96,8 +99,9 @@ def run(mix: Path, out: Path, a, options: list[str], lr: float, seed: int) -> di
     res = train(cfg)
     rows = read_metrics(out / "metrics.jsonl")
     curve = [(r["step"] * a.batch * a.seq_len, r["loss"]) for r in rows if r["kind"] == "val"]
+    start = next(r for r in rows if r["kind"] == "start")
     return {"options": options, "lr": lr, "seed": seed, "val_loss": curve[-1][1], "curve": curve,
-            "tokens_per_s": res["tokens_per_s"]}
+            "tokens_per_s": res["tokens_per_s"], "repeated_share": start.get("repeated_share", 0.0)}
 
 
 def tokens_to(curve: list[tuple[int, float]], target: float) -> float | None:
@@ -128,7 +132,10 @@ def main() -> None:
     ap.add_argument("--baseline-lrs", default="1e-3,2e-3,4e-3")
     ap.add_argument("--ours-lrs", default="2e-3,4e-3,8e-3")
     ap.add_argument("--options", default=",".join(OPTIONS), help="ours: comma-separated options")
-    ap.add_argument("--ablate", action="store_true", help="also each option dropped from ours (seed 0)")
+    ap.add_argument("--ablate", nargs="?", const="all", default="",
+                    help="also ours minus each option (or minus those listed, comma-separated)")
+    ap.add_argument("--ablate-seeds", type=int, default=1, help="seeds of each ablation run (0, 1, ...)")
+    ap.add_argument("--doc-chars", type=int, default=2000, help="documents cut at the first line end past this")
     ap.add_argument("--jobs", type=int, default=1, help="runs at a time (each on --threads threads)")
     a = ap.parse_args()
     if not (shared_data() / "text" / "en" / "gutenberg").is_dir():
@@ -137,7 +144,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d, ProcessPoolExecutor(a.jobs, mp_context=get_context("spawn")) as pool:
         d = Path(d)
         (d / "mix").mkdir()
-        emit({"bench": "speedrun", "mixture": build_mixture(d / "mix", a.seq_len), "args": vars(a)})
+        emit({"bench": "speedrun", "mixture": build_mixture(d / "mix", a.seq_len, a.doc_chars), "args": vars(a)})
         n = iter(range(10 ** 6))
 
         def many(jobs: list[tuple[list[str], float, int, str]]) -> list[dict]:
@@ -157,11 +164,16 @@ def main() -> None:
         base = min(sweep[:len(blrs)], key=lambda r: r["val_loss"])
         ours = min(sweep[len(blrs):], key=lambda r: r["val_loss"])
         # 2. both at their best LR over the seeds (seed 0 from the sweep); with --ablate, each option
-        # dropped from ours (seed 0, ours' LR) in the same batch of runs
+        # dropped from ours (ours' LR, seeds 0..ablate_seeds-1) in the same batch of runs
         seeds = list(range(1, a.seeds))
         jobs = [j for s in seeds for j in (([], base["lr"], s, "baseline"), (ours_opts, ours["lr"], s, "ours"))]
-        if a.ablate:
-            jobs += [([x for x in ours_opts if x != o], ours["lr"], 0, f"ours_minus_{o}") for o in ours_opts]
+        ablated = ours_opts if a.ablate == "all" else [o for o in a.ablate.split(",") if o]
+        if unknown := [o for o in ablated if o not in ours_opts]:
+            raise SystemExit(f"--ablate {','.join(unknown)}: not among --options {','.join(ours_opts)}")
+        if a.ablate_seeds > a.seeds:
+            raise SystemExit(f"--ablate-seeds {a.ablate_seeds}: at most --seeds ({a.seeds}), the seeds ours ran")
+        abl_seeds = range(a.ablate_seeds)
+        jobs += [([x for x in ours_opts if x != o], ours["lr"], s, f"ours_minus_{o}") for o in ablated for s in abl_seeds]
         done = many(jobs)
         pairs = [(base, ours)] + [(done[2 * i], done[2 * i + 1]) for i in range(len(seeds))]
         ratios = []
@@ -181,13 +193,18 @@ def main() -> None:
               "ours_val_loss_mean": round(statistics.mean(r["ours_val_loss"] for r in ratios), 4),
               "token_ratio_mean": round(statistics.mean(tr), 3) if tr else None, "reached": f"{len(tr)}/{len(ratios)}",
               "time_per_token_ratio_mean": round(statistics.mean(r["time_per_token_ratio"] for r in ratios), 3)})
-        # 3. the ablation: ours without each option, at ours' LR, seed 0
-        for o, minus in zip(ours_opts, done[2 * len(seeds):]):
-            emit({"bench": "speedrun", "summary": "ablation", "option": o,
-                  "ours_val_loss": round(ours["val_loss"], 4), "ours_minus_val_loss": round(minus["val_loss"], 4),
-                  "ours_minus_tokens_to_baseline_final": tokens_to(minus["curve"], base["val_loss"]),
-                  "ours_tokens_per_s": round(ours["tokens_per_s"], 1),
-                  "ours_minus_tokens_per_s": round(minus["tokens_per_s"], 1)})
+        # 3. the ablation: ours without each option, at ours' LR, against ours and the baseline of the same seed
+        minus_runs = iter(done[2 * len(seeds):])
+        for o in ablated:
+            for s in abl_seeds:
+                minus, (b, o_run) = next(minus_runs), pairs[s]
+                emit({"bench": "speedrun", "summary": "ablation", "option": o, "seed": s,
+                      "ours_val_loss": round(o_run["val_loss"], 4), "ours_minus_val_loss": round(minus["val_loss"], 4),
+                      "ours_tokens_to_baseline_final": tokens_to(o_run["curve"], b["val_loss"]),
+                      "ours_minus_tokens_to_baseline_final": tokens_to(minus["curve"], b["val_loss"]),
+                      "ours_repeated_share": o_run["repeated_share"], "ours_minus_repeated_share": minus["repeated_share"],
+                      "ours_tokens_per_s": round(o_run["tokens_per_s"], 1),
+                      "ours_minus_tokens_per_s": round(minus["tokens_per_s"], 1)})
 
 
 if __name__ == "__main__":

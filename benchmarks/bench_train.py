@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import socket
 import statistics
 import sys
 import tempfile
@@ -65,6 +67,14 @@ def nanogpt_loop(flat: np.ndarray, cfg, batch: int, steps: int, lr: float, devic
     return times
 
 
+def _one_rank_group_env() -> None:
+    """What torchrun --nproc_per_node 1 would set: the trainer then shards over a one-rank group."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK="0", LOCAL_RANK="0", WORLD_SIZE="1")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=30)
@@ -79,6 +89,10 @@ def main() -> None:
     ap.add_argument("--compile", action="store_true", help="torch.compile both models")
     ap.add_argument("--optimizer", default="adamw", choices=["adamw", "muon"], help="ours: the optimizer (Muon's overhead)")
     ap.add_argument("--speedrun-model", action="store_true", help="ours: qk_norm, relu2, zero_init (the peer keeps the plain model)")
+    ap.add_argument("--parallel", default="none", choices=["none", "fsdp"],
+                    help="ours: fsdp = FSDP2 over a one-rank process group (its hooks' and DTensors' cost on one device)")
+    ap.add_argument("--vocab-multiple", type=int, default=1, help="ours: model.vocab_multiple (pad the vocabulary rows)")
+    ap.add_argument("--no-peer", action="store_true", help="ours alone (the peer's figures from another run)")
     a = ap.parse_args()
     device = torch.device(a.device)
     if a.threads:
@@ -87,31 +101,36 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         d = Path(d)
         flat = make_mixture(d, a.vocab, a.seq_len, tokens=max(400_000, 4 * a.batch * (a.seq_len + 1)))
-        cfg = TrainConfig(data=str(d), output=str(d / "run"), model=ModelSpec(preset=a.preset, compile=a.compile,
+        cfg = TrainConfig(data=str(d), output=str(d / "run"), model=ModelSpec(preset=a.preset, compile=a.compile, vocab_multiple=a.vocab_multiple,
                                                                         **(dict(qk_norm=True, mlp="relu2", zero_init=True)
                                                                            if a.speedrun_model else {})),
                           train=TrainSpec(steps=a.steps, global_batch_tokens=a.batch * a.seq_len,
                                           micro_batch_size=a.batch, eval_every=0, ckpt_every=0, tensorboard=False,
                                           warmup_steps=2, progress=False, cpu_threads=a.threads, device=a.device,
-                                          optimizer=a.optimizer))
+                                          optimizer=a.optimizer, parallel="fsdp" if a.parallel == "fsdp" else "ddp"))
         from corpusmill.trainer.train import train
+        if a.parallel == "fsdp":
+            _one_rank_group_env()
         train(cfg)
-        rows = [r for r in read_metrics(d / "run" / "metrics.jsonl") if r["kind"] == "train"][warm:]
+        metrics = read_metrics(d / "run" / "metrics.jsonl")
+        rows = [r for r in metrics if r["kind"] == "train"][warm:]
+        ours_parallel = next(r["parallel"] for r in metrics if r["kind"] == "start")  # what the trainer ran
         mconf = build_config(a.vocab, a.seq_len, a.preset)
-        peer_t = nanogpt_loop(flat, mconf, a.batch, a.steps, 6e-4, device, a.compile)[warm:]
+        peer_t = [] if a.no_peer else nanogpt_loop(flat, mconf, a.batch, a.steps, 6e-4, device, a.compile)[warm:]
     tok = a.batch * a.seq_len
     ours_tps = statistics.median(r["tokens_per_s"] for r in rows)
-    peer_tps = statistics.median(tok / t for t in peer_t)
+    peer_tps = statistics.median(tok / t for t in peer_t) if peer_t else None
     out = {"bench": "train", "peer": "minimal nanoGPT-style loop", "device": a.device,
            "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
            "threads": torch.get_num_threads(), "preset": a.preset, "compile": a.compile, "batch": a.batch,
            "seq_len": a.seq_len, "steps": a.steps, "optimizer": a.optimizer, "speedrun_model": a.speedrun_model,
-           "ours_tokens_per_s": round(ours_tps, 1),
-           "peer_tokens_per_s": round(peer_tps, 1), "ratio": round(ours_tps / peer_tps, 3)}
+           "parallel": ours_parallel, "vocab": a.vocab, "vocab_multiple": a.vocab_multiple, "ours_tokens_per_s": round(ours_tps, 1),
+           "peer_tokens_per_s": round(peer_tps, 1) if peer_tps else None,
+           "ratio": round(ours_tps / peer_tps, 3) if peer_tps else None}
     if (peak := peak_flops(device)) is not None:  # the same FLOPs count for both loops
         fpt = GPT(mconf).flops_per_token()
         out.update(ours_mfu=round(statistics.median(r["mfu"] for r in rows), 4),
-                   peer_mfu=round(fpt * peer_tps / peak, 4),
+                   peer_mfu=round(fpt * peer_tps / peak, 4) if peer_tps else None,
                    peak_mem_gb=max(r.get("peak_mem_gb", 0) for r in rows))
     emit(out)
 

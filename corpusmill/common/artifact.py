@@ -42,6 +42,20 @@ def files_fingerprint(root: str | Path, files: Iterable[str | Path], extra: Any 
     return sha256_json({"files": rows, "extra": extra})
 
 
+def content_sha256(path: str | Path) -> str:
+    """sha256 of a file's bytes, or of a folder's files (relative path and bytes of each, in order):
+    for inputs small enough to hash whole (evaluation sets), where a size is not proof enough."""
+    p, h = Path(path), hashlib.sha256()
+    files = [p] if p.is_file() else sorted(f for f in p.rglob("*") if f.is_file())
+    for f in files:
+        if f != p:
+            h.update(f.relative_to(p).as_posix().encode() + b"\0")
+        with open(f, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()
+
+
 def manifest_path(root: str | Path) -> Path:
     return Path(root) / ARTIFACT_FILE
 

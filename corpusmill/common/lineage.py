@@ -37,11 +37,22 @@ def trace(path: str | Path, used: dict | None = None, depth: int = 0) -> dict:
     node["state"] = ("current" if used is None or used.get("fingerprint") == m["fingerprint"]
                      else f"changed since it was used (then {str(used.get('fingerprint'))[:12]})")
     files = [i for i in m["inputs"] if i.get("kind") == "files"]
-    node["inputs"] = [trace(i["path"], i, depth + 1) for i in m["inputs"] if i.get("kind") != "files"]
+    node["inputs"] = [trace(i["path"], i, depth + 1) if i.get("kind") != "reference" else _reference(i)
+                      for i in m["inputs"] if i.get("kind") != "files"]
     if files:
         node["files"] = {"count": len(files), "missing": sum(not Path(f["path"]).exists() for f in files),
                          "shown": [f["path"] for f in files[:MAX_FILES_SHOWN]]}
     return node
+
+
+def _reference(ref: dict) -> dict:
+    """A file read whole (an evaluation set): its content hash then, checked against now."""
+    p = Path(ref["path"])
+    now = artifact.content_sha256(p) if p.exists() else None
+    state = "missing" if now is None else "current" if now == ref.get("sha256") else \
+        f"changed since it was used (now {now[:12]})"
+    return {"kind": "reference", "name": ref.get("name"), "path": ref["path"], "fingerprint": ref.get("sha256"),
+            "state": state}
 
 
 def format_tree(node: dict, prefix: str = "", last: bool = True, top: bool = True) -> list[str]:

@@ -43,7 +43,8 @@ def search_key(cfg: SearchConfig) -> dict:
 def run_search(cfg: SearchConfig, *, fresh: bool = False, ray_address=None, num_cpus=None) -> dict:
     from corpusmill.common.ray_session import ray_session
     from corpusmill.common.units import Tasks, run_units
-    from corpusmill.mixtures.build import EncodedSource, encode_sources, source_refs
+    from corpusmill.mixtures.build import encode_sources, source_refs
+    from corpusmill.mixtures.encoded import EncodedSource
     from corpusmill.tokenizer.model import load_tokenizer
 
     tok = load_tokenizer(cfg.tokenizer)

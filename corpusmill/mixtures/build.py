@@ -12,11 +12,10 @@ import shutil
 from pathlib import Path
 
 import numpy as np
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from corpusmill.console import log, task
 from corpusmill.faults import kill_point
+from corpusmill.mixtures.encoded import EncodedSource
 from corpusmill.mixtures.interleave import interleave, window_shuffle
 from corpusmill.mixtures.plan import SourcePlan, combined, plan_phases, plan_quotas
 from corpusmill.mixtures.shards import ShardMeta, ShardWriter
@@ -28,88 +27,6 @@ from corpusmill.common.files import atomic_write_text, remove_temp_files
 from corpusmill.common.lock import exclusive
 
 ENCODED = "corpusmill-encoded/1"
-
-
-def _doc_keys(seed: int, source: str, ids: list[str], salt: str) -> np.ndarray:
-    """A uniform 64-bit key per document: the same document always draws the same key."""
-    return np.array([int.from_bytes(hashlib.blake2b(f"{seed}\0{salt}\0{source}\0{i}".encode(), digest_size=8)
-                                    .digest(), "big") for i in ids], dtype=np.uint64)
-
-
-class EncodedSource:
-    """A source's encoded parquet files (ours, cached, or a pre-tokenized input) and per-document
-    facts: id, tokens, validation or not, sampling key."""
-
-    def __init__(self, folder: Path, name: str, sha: str, cfg: MixtureConfig):
-        manifest = json.loads((folder / "manifest.json").read_text())
-        if manifest.get("tokenizer_sha256") != sha:  # only a given pre-tokenized input: our cache is keyed by sha
-            raise ConfigError(f"source {name}: {folder} was pre-tokenized with another tokenizer "
-                              f"({manifest.get('tokenizer_sha256', '?')[:12]}…, the mixture uses {sha[:12]}…); "
-                              "encode it again with the mixture's tokenizer, or point the source at its documents")
-        self.name, self.files = name, [folder / f["file"] for f in manifest["files"]]
-        # Per document only its length and two keys stay in memory (24 bytes), never the tokens or ids;
-        # lengths come from the `n_tokens` column written beside the tokens (older files: from tokens).
-        lengths, held, order = [], [], []
-        for f in self.files:
-            pf = pq.ParquetFile(f)
-            has_n = "n_tokens" in pf.schema_arrow.names
-            for batch in pf.iter_batches(columns=["id", "n_tokens" if has_n else "tokens"], batch_size=8192):
-                col = batch.column(1)
-                lengths.append((col if has_n else pc.list_value_length(col)).to_numpy(zero_copy_only=False)
-                               .astype(np.int64))
-                ids = [str(i) for i in batch.column(0).to_pylist()]
-                held.append(_doc_keys(cfg.seed, name, ids, "validation"))
-                order.append(_doc_keys(cfg.seed, name, ids, "sample"))
-        join = (lambda a, t: np.concatenate(a) if a else np.zeros(0, t))
-        self.lengths, self.order_key = join(lengths, np.int64), join(order, np.uint64)
-        total = int(self.lengths.sum())
-        frac = cfg.validation.fraction if cfg.validation.fraction is not None else (
-            min(0.5, cfg.validation.tokens / total) if total else 0.0)
-        self.is_val = join(held, np.uint64).astype(np.float64) / 2**64 < frac
-
-    @property
-    def train_tokens(self) -> int:
-        return int(self.lengths[~self.is_val].sum())
-
-    def sample(self, tokens_needed: int) -> np.ndarray:
-        """A fractional epoch: tokens to take per row (0: not sampled), train documents in key order
-        (ties by row) up to tokens_needed; the last one is cut so the quota is met exactly (a long web
-        page would otherwise overshoot it by its whole length). The cut document loses its EOS."""
-        train = np.flatnonzero(~self.is_val)
-        order = train[np.argsort(self.order_key[train], kind="stable")]
-        cum = np.cumsum(self.lengths[order])
-        k = min(int(np.searchsorted(cum, tokens_needed)), len(order) - 1)
-        take = np.zeros(len(self.lengths), dtype=np.int64)
-        take[order[:k]] = self.lengths[order[:k]]
-        take[order[k]] = min(int(self.lengths[order[k]]), tokens_needed - (int(cum[k - 1]) if k else 0))
-        return take
-
-    def spans(self, start: int, end: int):
-        """For a curriculum: the train documents at tokens [start, end) of the source read in key order
-        over and over (epochs back to back), as (epoch, row mask) per epoch touched; a document belongs
-        to the span its first token falls in, so consecutive spans never share or skip one."""
-        train = np.flatnonzero(~self.is_val)
-        order = train[np.argsort(self.order_key[train], kind="stable")]
-        starts = np.cumsum(self.lengths[order]) - self.lengths[order]
-        total = self.train_tokens
-        for epoch in range(start // total, -(-end // total)):
-            lo, hi = max(start - epoch * total, 0), min(end - epoch * total, total)
-            mask = np.zeros(len(self.lengths), dtype=bool)
-            mask[order[(starts >= lo) & (starts < hi)]] = True
-            yield epoch, mask
-
-    def iter_docs(self):
-        """(row, tokens) in file order."""
-        row = 0
-        for f in self.files:
-            pf = pq.ParquetFile(f)
-            # one row group at a time: iter_batches reads ahead, and its memory grew with the file (measured)
-            for g in range(pf.num_row_groups):
-                for col in pf.read_row_group(g, columns=["tokens"]).column(0).chunks:
-                    values, offsets = col.values.to_numpy(zero_copy_only=False), col.offsets.to_numpy()
-                    for j in range(len(col)):
-                        yield row, values[offsets[j]: offsets[j + 1]]
-                        row += 1
 
 
 def source_refs(cfg: MixtureConfig) -> dict[str, dict]:
@@ -288,9 +205,8 @@ def _train_docs(sources: dict[str, EncodedSource], plans: list[SourcePlan], seed
 
 def _span_docs(src: EncodedSource, p: SourcePlan, offset: int):
     for epoch, mask in src.spans(offset, offset + p.quota_tokens):
-        for row, tokens in src.iter_docs():
-            if mask[row]:
-                yield p.name, epoch, tokens
+        for _, tokens in src.docs(mask):
+            yield p.name, epoch, tokens
 
 
 def _write_phases(out: Path, meta: ShardMeta, cfg: MixtureConfig, sources: dict[str, EncodedSource],
@@ -325,19 +241,16 @@ def _source_docs(src: EncodedSource, p: SourcePlan):
     take = src.sample(rest) if rest else None
     for epoch in range(int(full) + (1 if rest else 0)):
         partial = epoch == full
-        for row, tokens in src.iter_docs():
-            if src.is_val[row] or (partial and take[row] == 0):
-                continue
+        for row, tokens in src.docs(take > 0 if partial else ~src.is_val):
             yield p.name, epoch, tokens[:take[row]] if partial else tokens
 
 
 def _val_docs(src: EncodedSource, tok, text_bytes: dict):
     """The source's validation documents; counts the UTF-8 bytes of their text as the tokenizer decodes
     it, for bits per byte (a loss comparable across tokenizers)."""
-    for row, tokens in src.iter_docs():
-        if src.is_val[row]:
-            text_bytes[src.name] = text_bytes.get(src.name, 0) + len(tok.decode(tokens.tolist()).encode())
-            yield src.name, 0, tokens.copy()  # sparse: a copy, so buffered documents do not pin their row group
+    for _, tokens in src.docs(src.is_val):
+        text_bytes[src.name] = text_bytes.get(src.name, 0) + len(tok.decode(tokens).encode())
+        yield src.name, 0, tokens
 
 
 def _write_validation(out: Path, meta: ShardMeta, shard_tokens: int, sources: dict[str, EncodedSource], tok) -> dict:

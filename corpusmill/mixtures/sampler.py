@@ -2,13 +2,15 @@
 seq_len + 1 tokens across document boundaries (nanoGPT's way), visited in a shuffled order that
 is a pure function of (seed, global sample index), split across ranks by contiguous slices of
 each global batch. The whole state is the number of samples consumed, so a run resumes exactly,
-even on another world size at the same global batch."""
+even on another world size at the same global batch. align="bos": windows start at document starts
+instead (align.py), the same otherwise."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
 
+from corpusmill.mixtures.align import Layout, bos_layout
 from corpusmill.mixtures.permutation import permute
 from corpusmill.mixtures.shards import Shard
 
@@ -29,6 +31,12 @@ class TokenStream:
         self.starts_list = self.starts.tolist()  # Python ints: per-row arithmetic without numpy scalars
         self.total = int(self.starts[-1])
 
+    def doc_starts(self) -> np.ndarray:
+        """Where each document (a shard row) starts in the stream."""
+        lengths = [lens for shard in self.shards for _, lens, _, _ in shard.batches()]
+        lengths = np.concatenate(lengths).astype(np.int64) if lengths else np.zeros(0, np.int64)
+        return np.cumsum(lengths) - lengths
+
     def slice(self, start: int, stop: int) -> np.ndarray:
         """tokens[start:stop] as int64 (a copy: training wants int64 anyway)."""
         out = np.empty(stop - start, dtype=np.int64)
@@ -45,11 +53,25 @@ class TokenStream:
 
 
 class PackedSampler:
-    def __init__(self, stream: TokenStream, seq_len: int, seed: int = 0, shuffle: bool = True):
+    def __init__(self, stream: TokenStream, seq_len: int, seed: int = 0, shuffle: bool = True, align: str = "none"):
         if stream.total < seq_len + 1:
             raise ValueError(f"{stream.total} tokens: fewer than one sample of seq_len {seq_len} + 1")
         self.stream, self.seq_len, self.seed, self.shuffle = stream, seq_len, seed, shuffle
-        self.samples_per_epoch = (stream.total - 1) // seq_len
+        self.align = align
+        if align == "bos":  # explicit window starts, each at a document start
+            self.layout = bos_layout(stream.doc_starts(), stream.total, seq_len)
+            self._starts = self.layout.starts
+        elif align == "none":  # window w starts at w * seq_len
+            n = (stream.total - 1) // seq_len
+            self.layout = Layout(np.zeros(0, np.int64), 0, n * seq_len)
+            self._starts = None
+        else:
+            raise ValueError(f"align {align!r}: expected 'none' or 'bos'")
+        self.samples_per_epoch = self.layout.trained // seq_len
+
+    def start(self, windows: np.ndarray) -> np.ndarray:
+        """The first stream token of each window."""
+        return windows * self.seq_len if self._starts is None else self._starts[windows]
 
     def window(self, global_index: int) -> int:
         """Which window (of the epoch's) the sample at this global index reads."""
@@ -57,7 +79,7 @@ class PackedSampler:
         return int(permute(i, self.samples_per_epoch, self.seed, epoch)) if self.shuffle else i
 
     def sample(self, global_index: int) -> np.ndarray:
-        start = self.window(global_index) * self.seq_len
+        start = int(self.start(np.int64(self.window(global_index))))
         return self.stream.slice(start, start + self.seq_len + 1)
 
     _BLOCK = 8192  # windows are computed this many at a time: the permutation's cost per call is fixed
@@ -96,7 +118,7 @@ class PackedSampler:
 
     def rows(self, global_indices: np.ndarray) -> np.ndarray:
         """The samples at these global indices: (len, seq_len + 1) int64."""
-        starts = self.windows(global_indices) * self.seq_len
+        starts = self.start(self.windows(global_indices))
         width = self.seq_len + 1
         out = np.empty((len(starts), width), dtype=np.int64)
         stream = self.stream

@@ -42,6 +42,8 @@ def check_config(cfg: BuildConfig) -> tuple[list[Part], list[str], list[Stage]]:
     parts = plan_parts(cfg)
     if cfg.limit:
         parts = limit_parts(cfg, parts)
+    for s in stages:
+        s.check(cfg.output)
     for note in (n for s in stages for n in s.notices()):  # a changed default, said before any work
         log.warning("%s", note)
     raw = sorted({p.source for p in parts if reader_class(p.format).raw_content})
@@ -189,7 +191,8 @@ def _write_artifact(cfg: BuildConfig, out: Output, stats: dict, stages: list[Sta
     artifact.write(out.root, "build", config=config_fingerprint(cfg, stages),
                    fingerprint=artifact.files_fingerprint(out.root, docs, extra={
                        "totals": stats["totals"], "config": artifact.sha256_json(config_fingerprint(cfg, stages))}),
-                   inputs=[{"kind": "files", "path": f, "source": v["source"]} for f, v in stats["files"].items()],
+                   inputs=[{"kind": "files", "path": f, "source": v["source"]} for f, v in stats["files"].items()]
+                   + [i for s in stages for i in s.lineage(str(out.root), stats["stages"].get(s.name, {}))],
                    status=artifact.INCOMPLETE if unfinished else artifact.COMPLETE,
                    details={"documents": stats["totals"]["kept"], "unfinished": unfinished or None,
                             "sources": {n: s["kept"] for n, s in stats["sources"].items()}, "command": command})

@@ -62,6 +62,15 @@ class Stage:
         Returns facts for stats.json (stages.NAME.prepared), or None."""
         return None
 
+    def check(self, out_root: str) -> None:
+        """Raise a ConfigError for what is wrong before any work starts (an input this stage reads
+        that is missing or unfinished); out_root: the build's output folder."""
+
+    def lineage(self, out_root: str, stage_stats: dict) -> list[dict]:
+        """What this stage read besides the build's inputs, for the build's manifest (`corpus
+        lineage`): [{kind, name, path, fingerprint or sha256}]; stage_stats: stats.json's entry."""
+        return []
+
     def ensure_setup(self) -> None:
         if not self.__dict__.get("_set_up"):
             self.setup()

@@ -8,14 +8,22 @@ from corpusmill.common.config import ConfigError
 
 
 def contamination(out: str | Path) -> dict:
-    """{"documents": docs the stage saw, "mode", "ngram", "sets": {set: row}} of a build output."""
+    """{"documents": docs the stage saw, "ngram", "sets": {set: row}} of a build output."""
     path = Path(out) / "stats.json"
     if not path.exists():
         raise ConfigError(f"{out}: no stats.json: not a build output, or its build has not finished a run; run "
                           "`corpus build` first")
-    stage = json.loads(path.read_text()).get("stages", {}).get("decontaminate")
-    if stage is None:
+    summary = from_stats(json.loads(path.read_text()))
+    if summary is None:
         raise ConfigError(f"{out}: this build has no `decontaminate` stage; add one to its stages and re-run")
+    return summary
+
+
+def from_stats(stats: dict) -> dict | None:
+    """The same from a stats.json already read; None where the build had no decontaminate stage."""
+    stage = stats.get("stages", {}).get("decontaminate")
+    if stage is None:
+        return None
     prepared = stage.get("prepared", {})
     counters = stage.get("counters", {})
     docs = counters.get("contamination.documents_by_set", {})
@@ -26,7 +34,8 @@ def contamination(out: str | Path) -> dict:
         sets[name] = {"reference_texts": info["texts"], "short_texts": info["short_texts"],
                       "index": info["index"], "index_ngrams": info["ngrams"], "index_bytes": info["bytes"],
                       "false_positive_rate": info["false_positive_rate"], "documents": docs.get(name, 0),
-                      "ngrams_matched": ngrams.get(name, 0), "removed": removed.get(f"contaminated:{name}", 0)}
+                      "ngrams_matched": ngrams.get(name, 0), "removed": removed.get(f"contaminated:{name}", 0),
+                      "files": info.get("files", [])}
     return {"documents": stage["in"], "ngram": prepared.get("ngram"), "sets": sets}
 
 

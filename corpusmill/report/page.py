@@ -5,6 +5,7 @@ import datetime as dt
 from html import escape
 
 from corpusmill.report import charts as ch
+from corpusmill.report.contamination import from_stats
 from corpusmill.report.samples import PER_KEY, Group, Samples
 from corpusmill.report.scan import Scan
 from corpusmill.report.source import BuildOutput
@@ -51,7 +52,8 @@ def render(build: BuildOutput, scan: Scan, samples: Samples | None = None) -> st
     body = [_header(build), _section(funnel_c), _stages_table(steps), _section(reasons_c),
             '<div class="grid">', *(_section(c) for c in pairs[:2]), "</div>",
             '<div class="grid">', *(_section(c) for c in pairs[2:]), "</div>",
-            _badwords_table(stats), _samples_section(samples, build), _sources_table(stats), _problems(stats)]
+            _contamination_section(build), _against_section(stats), _badwords_table(stats),
+            _samples_section(samples, build), _sources_table(stats), _problems(stats)]
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>corpusmill report: {escape(build.root.name)}</title>"
             f"<style>{CSS}</style><script>{get_plotlyjs()}</script></head>\n<body><main>\n"
@@ -135,6 +137,39 @@ def _stages_table(steps) -> str:
     return ("<section><h2>Per stage</h2>" + _table(["stage", "in", "kept", "removed", "removed %", "bytes in",
                                                     "bytes removed"], rows, {1, 2, 3, 4, 5, 6},
                                                    [s.removed == 0 for s in steps]) + "</section>")
+
+
+def _contamination_section(build: BuildOutput) -> str:
+    summary = from_stats(build.stats)
+    if summary is None:
+        return ""
+    mode = (build.stage_options("decontaminate") or {}).get("mode", "remove")
+    docs = summary["documents"]
+    note = (f'<p class="note">{docs:,} documents looked up in each evaluation set by {summary["ngram"]}-grams '
+            f"(mode {escape(str(mode))}); a document matching several sets counts in each. Per document: the "
+            "<code>decontaminate.*</code> columns; the same table: <code>corpus contamination OUT</code>.</p>")
+    rows = [[name, s["reference_texts"], s["index"], s["index_ngrams"], f"{s['false_positive_rate']:.1e}",
+             s["documents"], _pct(s["documents"], docs), s["ngrams_matched"], s["removed"]]
+            for name, s in summary["sets"].items()]
+    return ("<section><h2>Contamination per reference set</h2>" + note + _table(
+        ["set", "reference texts", "index", "index n-grams", "false-positive rate", "documents matched",
+         "of documents", "n-grams matched", "removed"], rows, {1, 3, 5, 6, 7, 8}) + "</section>")
+
+
+def _against_section(stats: dict) -> str:
+    against = stats["stages"].get("dedup", {}).get("against")
+    if not against:
+        return ""
+    note = ('<p class="note">Documents of this build removed as exact, URL or near duplicates of a document an '
+            "earlier build kept (<code>duplicate_in</code> names it in removed/dedup/); the earlier builds were read, "
+            "never written. Signatures: computed from their documents, read from the cache beside this build, or "
+            "taken from their own kept dedup state.</p>")
+    rows = [[build, b["documents"], b["removed"], str(b.get("fingerprint", ""))[:12],
+             ", ".join(f"{k} {v}" for k, v in b.get("signatures", {}).items() if v)]
+            for build, b in against["builds"].items()]
+    return ("<section><h2>Dedup against earlier builds</h2>" + note + _table(
+        ["earlier build", "its documents", "removed here as its duplicates", "fingerprint", "signatures (files)"],
+        rows, {1, 2}) + "</section>")
 
 
 def _badwords_table(stats: dict) -> str:

@@ -163,17 +163,20 @@ def fertility(tok_path, inputs, output):
 @click.option("--bos/--no-bos", default=True, show_default=True)
 @click.option("--eos/--no-eos", default=True, show_default=True)
 @click.option("--columns", default="id,source", show_default=True, help="Columns kept beside `tokens`.")
+@click.option("--format", "file_format", type=click.Choice(["arrow", "parquet"]), default="arrow", show_default=True,
+              help="arrow: uncompressed, memory-mapped by `corpus mix` (it reads only the documents it samples); "
+                   "parquet: zstd, smaller on disk and over the network, read a row group at a time.")
 @click.option("--ray-address", default=None)
 @click.option("--num-cpus", type=click.IntRange(min=1), default=None)
-def encode(tok_path, inputs, output, expect_sha256, bos, eos, columns, ray_address, num_cpus):
-    """Encode clean documents on Ray into parquet parts of token arrays plus manifest.json."""
+def encode(tok_path, inputs, output, expect_sha256, bos, eos, columns, file_format, ray_address, num_cpus):
+    """Encode clean documents on Ray into parts of token arrays (Arrow or Parquet) plus manifest.json."""
     from corpusmill.tokenizer.encode import write_encoded
     from corpusmill.tokenizer.model import load_tokenizer
 
     try:
         tok = load_tokenizer(tok_path, expect_sha256, "--expect-sha256")
         m = write_encoded(list(inputs), tok, output, add_bos=bos, add_eos=eos,
-                          columns=tuple(c for c in columns.split(",") if c), ray_address=ray_address,
+                          columns=tuple(c for c in columns.split(",") if c), file_format=file_format, ray_address=ray_address,
                           num_cpus=num_cpus)
     except _errors() as e:
         raise click.ClickException(str(e)) from None

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from corpusmill.faults import kill_point
-from corpusmill.tokenizer.inputs import BATCH_ROWS, iter_batches, list_parts, row_group_ranges
+from corpusmill.tokenizer.inputs import BATCH_ROWS, id_hashes, iter_batches, list_parts, row_group_ranges
 from corpusmill.tokenizer.model import Tokenizer, TokenizerError, load_tokenizer
 
 # Uncompressed parquet bytes per Ray task: ~0.15 s of encoding on one core, far above a task's
@@ -115,9 +115,15 @@ def encode_parts(inputs: list[str], tokenizer: TokenizerLike, *, expected_sha256
             yield unit, result
 
 
-def write_encoded(inputs: list[str], tokenizer: TokenizerLike, output: str | os.PathLike, **kw) -> dict:
-    """`corpus tokenizer encode`: OUTPUT/part-NNNNNN.parquet (columns + tokens; schema metadata
-    names the tokenizer) and OUTPUT/manifest.json. Pre-tokenized input for `corpus mix`."""
+FILE_FORMATS = ("arrow", "parquet")
+
+
+def write_encoded(inputs: list[str], tokenizer: TokenizerLike, output: str | os.PathLike, *,
+                  file_format: str = "arrow", **kw) -> dict:
+    """`corpus tokenizer encode`: OUTPUT/part-NNNNNN.arrow (or .parquet: columns + tokens; schema
+    metadata names the tokenizer) and OUTPUT/manifest.json. Pre-tokenized input for `corpus mix`."""
+    if file_format not in FILE_FORMATS:
+        raise ValueError(f"file_format {file_format!r}: choose one of {', '.join(FILE_FORMATS)}")
     import json
 
     from corpusmill.common.files import atomic_write_text
@@ -127,14 +133,14 @@ def write_encoded(inputs: list[str], tokenizer: TokenizerLike, output: str | os.
     tok = _tokenizer(tokenizer, kw.pop("expected_sha256", None))
     kw.setdefault("unit_bytes", FILE_BYTES)
     files, docs, tokens = [], 0, 0
-    for unit, r in encode_parts(inputs, tok, fn=_Writer(str(out)), **kw):
+    for unit, r in encode_parts(inputs, tok, fn=_Writer(str(out), file_format), **kw):
         files.append({"file": r["file"], "input": unit.path, "row_groups": list(unit.row_groups),
                       "documents": r["documents"], "tokens": r["tokens"]})
         kill_point("encode.unit")
         docs, tokens = docs + r["documents"], tokens + r["tokens"]
     manifest = {"format": "corpusmill-encoded/1", "tokenizer_sha256": tok.sha256, "vocab_size": tok.vocab_size,
                 "dtype": str(tok.dtype), "bos_id": tok.bos_id, "eos_id": tok.eos_id, "pad_id": tok.pad_id,
-                "add_bos": kw.get("add_bos", True), "add_eos": kw.get("add_eos", True),
+                "add_bos": kw.get("add_bos", True), "add_eos": kw.get("add_eos", True), "file_format": file_format,
                 "documents": docs, "tokens": tokens, "files": files}
     atomic_write_text(out / "manifest.json", json.dumps(manifest, indent=1))
     return manifest
@@ -156,23 +162,30 @@ def read_encoded(folder: str | os.PathLike, tokenizer: Tokenizer | None = None) 
 
 
 class _Writer:
-    """Runs on the worker: the unit's table to one parquet file, renamed into place when whole."""
+    """Runs on the worker: the unit's table to one file, renamed into place when whole. Arrow IPC
+    (uncompressed, memory-mappable: a mixture reads a sampled document's tokens alone) or Parquet
+    (zstd, smaller: for moving pre-tokenized data around; a reader decompresses a row group whole)."""
 
-    def __init__(self, out: str):
-        self.out = out
+    def __init__(self, out: str, file_format: str = "arrow"):
+        self.out, self.file_format = out, file_format
 
     def __call__(self, unit: Unit, table: pa.Table, tok: Tokenizer) -> dict:
-        import pyarrow.parquet as pq
-
         from corpusmill.common.files import atomic_path
 
-        name = f"part-{unit.index:06d}.parquet"
-        final = Path(self.out) / name
-        # per-document lengths beside the tokens: a mixture plans from them without reading tokens
-        table = table.append_column("n_tokens", pc.list_value_length(table["tokens"]).cast(pa.int32()))
-        with atomic_path(final, fsync=False) as tmp:
-            # bounded row groups: a reader holds one at a time (a mix's pass over a source stays small)
-            pq.write_table(table.replace_schema_metadata(tok.metadata()), tmp, compression="zstd",
-                           row_group_size=ROW_GROUP_ROWS)
+        name = f"part-{unit.index:06d}.{self.file_format}"
+        if "id" in table.column_names:  # a mixture's sampling keys come from it (mixtures/encoded.py)
+            table = table.append_column("id_hash", pa.array(id_hashes(table["id"]), pa.uint64()))
+        table = table.replace_schema_metadata(tok.metadata())
+        with atomic_path(Path(self.out) / name, fsync=False) as tmp:
+            if self.file_format == "arrow":
+                with pa.ipc.new_file(str(tmp), table.schema) as w:  # lengths are the list offsets
+                    w.write_table(table, max_chunksize=ROW_GROUP_ROWS)
+            else:
+                import pyarrow.parquet as pq
+
+                # per-document lengths beside the tokens: a mixture plans from them without reading tokens;
+                # bounded row groups: a reader holds one at a time
+                table = table.append_column("n_tokens", pc.list_value_length(table["tokens"]).cast(pa.int32()))
+                pq.write_table(table, tmp, compression="zstd", row_group_size=ROW_GROUP_ROWS)
         n = int(pc.sum(pc.list_value_length(table["tokens"])).as_py() or 0)
         return {"file": name, "documents": table.num_rows, "tokens": n}

@@ -88,6 +88,13 @@ def doc_keys(ids: pa.Array | pa.ChunkedArray, seed: int) -> np.ndarray:
     return np.fromiter((xxhash.xxh64_intdigest(i, seed) for i in ids.to_pylist()), np.uint64, len(ids))
 
 
+def id_hashes(ids: pa.Array | pa.ChunkedArray | list[str]) -> np.ndarray:
+    """xxh64 of each document id (unseeded): written beside encoded tokens (`id_hash`) so that a
+    mixture derives its seeded per-document keys with numpy instead of hashing every id again."""
+    ids = ids if isinstance(ids, list) else ids.to_pylist()
+    return np.fromiter((xxhash.xxh64_intdigest(str(i)) for i in ids), np.uint64, len(ids))
+
+
 def utf8_bytes(text: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return pc.fill_null(pc.binary_length(text), 0).to_numpy().astype(np.int64)
 

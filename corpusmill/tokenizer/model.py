@@ -67,7 +67,8 @@ class Tokenizer:
         return pa.LargeListArray.from_arrays(pa.array(offsets), pa.array(flat, self.dtype))
 
     def decode(self, ids) -> str:
-        return self.sp.decode([int(i) for i in ids])
+        # a numpy array's tolist() gives Python ints in one C call
+        return self.sp.decode(ids.tolist() if isinstance(ids, np.ndarray) else [int(i) for i in ids])
 
     def metadata(self) -> dict[str, str]:
         """What a token file's schema metadata must carry to be checked against this tokenizer."""

@@ -77,6 +77,7 @@ class TrainSpec(_Strict):
     ckpt_every: int = Field(100, ge=0, description="Checkpoint every N steps (0: only at the end).")
     keep_last: int = Field(3, ge=1, description="Checkpoints kept.")
     seq_len: Optional[int] = Field(None, ge=8, description="Context length (default: the mixture's).")
+    align: Literal["none", "bos"] = Field("none", description="Where train windows start: none: every seq_len tokens across documents (nanoGPT's packing); bos: at a document start (the GPT-2 speedrun's), a long document going on in the next windows and the document a window's end cuts restarted in the next (its head read twice, nothing dropped). Validation windows stay plain.")
     device: str = Field("auto", description="auto (cuda when present), cpu or cuda.")
     cpu_threads: Optional[int] = Field(None, ge=1, description="torch threads on CPU (default: torch's); 1 wins on a busy machine.")
     progress: bool = Field(True, description="Show a progress bar (rank 0, a terminal).")

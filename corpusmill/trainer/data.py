@@ -24,13 +24,16 @@ def _paths(folder: Path, split: dict) -> list[Path]:
 
 
 class MixtureData:
-    """Train batches by samples consumed (the whole data state) and a fixed validation set."""
+    """Train batches by samples consumed (the whole data state) and a fixed validation set.
+    align "bos": train windows start at document starts (mixtures/align.py); validation keeps the
+    plain windows, so its loss compares across runs with and without."""
 
-    def __init__(self, folder: str | Path, seq_len: int | None, seed: int):
+    def __init__(self, folder: str | Path, seq_len: int | None, seed: int, align: str = "none"):
         self.folder = Path(folder)
         self.manifest = read_manifest(self.folder)
         self.fingerprint = sha256_json(self.manifest)  # = the mixture artifact's fingerprint
         self.seq_len = int(seq_len or self.manifest["seq_len"])
+        self.align = align
         phases = self.manifest.get("phases")
         shards = self.manifest["train"]["shards"]
         groups = [[s for s in shards if s.get("phase") == k] for k in range(len(phases))] if phases else [shards]
@@ -41,8 +44,11 @@ class MixtureData:
                 raise ConfigError(f"seq_len {self.seq_len}: {self.folder} holds {stream.total:,} training tokens"
                                   f"{f' in phase {k}' if phases else ''}, fewer than one window of seq_len + 1; "
                                   "lower train.seq_len or mix more tokens")
-            samplers.append(PackedSampler(stream, self.seq_len, seed=seed + 7919 * k))
+            samplers.append(PackedSampler(stream, self.seq_len, seed=seed + 7919 * k, align=align))
         self.meta = stream.meta
+        trained = sum(s.layout.trained for s in samplers)
+        # target tokens per epoch that two windows share (align bos: heads of cut documents read again)
+        self.repeated_share = sum(s.layout.repeated for s in samplers) / trained if trained else 0.0
         self.vocab_size = int(self.manifest.get("tokenizer", {}).get("vocab_size") or stream.meta.vocab_size)
         # a curriculum serves phase k's samples during phase k's steps
         self.train = PhasedSampler(samplers) if phases else samplers[0]

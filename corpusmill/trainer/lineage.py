@@ -37,6 +37,11 @@ def check_resume(saved: dict, data, vocab_size: int, path: Path, run: str) -> No
         raise ResumeError(f"{path}: trained on {saved.get('data')} as it was (fingerprint {old_fp[:12]}…); "
                           f"{data.folder} has changed since (now {data.fingerprint[:12]}…: re-mixed or rebuilt), so "
                           f"the samples consumed so far no longer name the same data; {fix}")
+    old_align = saved.get("data_align", "none")  # older checkpoints: plain windows
+    if old_align != data.align:
+        raise ResumeError(f"{path}: trained with train.align {old_align!r}, now {data.align!r}: the samples consumed "
+                          f"so far count other windows; set train.align back to {old_align!r} to resume, or start a "
+                          f"new run (another `output`, or delete {run})")
 
 
 # model_config fields that change the parameters or the forward pass (dropout, seq_len may change on resume)

@@ -7,6 +7,7 @@ is gathered to rank 0's CPU with torch.distributed.checkpoint's state_dict helpe
 under FSDP resumes under DDP or one process, and the other way round."""
 from __future__ import annotations
 
+import os
 from contextlib import nullcontext
 
 import torch
@@ -17,8 +18,16 @@ from torch.distributed.checkpoint.state_dict import (StateDictOptions, get_model
 _FULL = StateDictOptions(full_state_dict=True, cpu_offload=True)
 
 
-def sharded(parallel: str, world: int) -> bool:
-    return parallel == "fsdp" and world > 1  # one process has nothing to shard over
+def sharded(parallel: str, world: int, launched: bool = False) -> bool:
+    """FSDP over the ranks. One process has nothing to shard over, so it runs the plain model, unless
+    it was launched as a process group (torchrun --nproc_per_node 1, or MASTER_ADDR/MASTER_PORT set):
+    then a one-rank mesh, which measures what FSDP2's hooks and DTensors cost on one GPU."""
+    return parallel == "fsdp" and (world > 1 or launched)
+
+
+def launched() -> bool:
+    """Started by torchrun (or with its rendezvous variables set by hand)."""
+    return "MASTER_ADDR" in os.environ and "MASTER_PORT" in os.environ
 
 
 def shard(raw: torch.nn.Module) -> None:

@@ -35,8 +35,8 @@ from corpusmill.trainer.mlm import IGNORE, TRAIN, VALIDATION, examples
 from corpusmill.trainer.encdec import make_model
 from corpusmill.trainer.model import GPT, build_config
 from corpusmill.trainer.muon import MuonAdamW, muon_groups
+from corpusmill.trainer.parallel import full_state, grad_sync, launched, load_full_state, shard, sharded, wrap_ddp
 from corpusmill.trainer.span import corrupt
-from corpusmill.trainer.parallel import full_state, grad_sync, load_full_state, shard, sharded, wrap_ddp
 from corpusmill.trainer.tb import summary_writer_class
 
 
@@ -115,7 +115,7 @@ class SkipGuard:
         st.consecutive_skips = 0
 
 
-def _distributed(device_opt: str) -> tuple[int, int, torch.device]:
+def _distributed(device_opt: str, parallel: str) -> tuple[int, int, torch.device]:
     world, rank = int(os.environ.get("WORLD_SIZE", 1)), int(os.environ.get("RANK", 0))
     cuda = torch.cuda.is_available() and device_opt != "cpu"
     if device_opt == "cuda" and not torch.cuda.is_available():
@@ -124,7 +124,7 @@ def _distributed(device_opt: str) -> tuple[int, int, torch.device]:
     if cuda:
         torch.cuda.set_device(device)
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
-    if world > 1 and not dist.is_initialized():
+    if (world > 1 or sharded(parallel, world, launched())) and not dist.is_initialized():
         dist.init_process_group("nccl" if cuda else "gloo")
     return rank, world, device
 
@@ -227,9 +227,9 @@ class Trainer:
     def __init__(self, cfg: TrainConfig, *, stop_after: int | None = None, batch_hook=None):
         self.cfg, self.spec, self.stop_after, self.batch_hook = cfg, cfg.train, stop_after, batch_hook
         spec = self.spec
-        self.rank, self.world, self.device = _distributed(spec.device)
+        self.rank, self.world, self.device = _distributed(spec.device, spec.parallel)
         self.master = self.rank == 0
-        self.data = data = MixtureData(cfg.data, spec.seq_len, spec.seed)
+        self.data = data = MixtureData(cfg.data, spec.seq_len, spec.seed, spec.align)
         T, micro, world = data.seq_len, spec.micro_batch_size, self.world
         self.global_batch = max(1, spec.global_batch_tokens // T)
         self.per_rank = self.global_batch // world
@@ -257,7 +257,7 @@ class Trainer:
             torch.set_num_threads(spec.cpu_threads)
         if device.type == "cpu":  # bit-exact resume is promised on CPU
             torch.use_deterministic_algorithms(True, warn_only=True)
-        self.fsdp = sharded(spec.parallel, world)
+        self.fsdp = sharded(spec.parallel, world, launched())
         with torch.device("meta"):  # count before allocating: refuse what cannot fit, with the numbers
             check_fits(mconf, make_model(mconf).num_params(False), micro, world, self.fsdp, device)
         torch.manual_seed(spec.seed)  # the same init on every rank
@@ -298,7 +298,7 @@ class Trainer:
         return {**self.state.state_dict(), "model": model_sd, "optimizer": opt_sd, "rng": rngs,
                 "world_size": self.world, "model_config": self.mconf.to_dict(),
                 "tokenizer": self.data.manifest.get("tokenizer", {}), "data": str(self.cfg.data),
-                "data_fingerprint": self.data.fingerprint}
+                "data_fingerprint": self.data.fingerprint, "data_align": self.data.align}
 
     def save(self) -> None:
         s = self.state_dict()
@@ -491,9 +491,10 @@ class Trainer:
         parallel = "fsdp" if self.fsdp else "ddp" if world > 1 else "none"
         self.log.write(kind="start", step=st.step, consumed=st.consumed, world_size=world, device=str(self.device),
                        params=raw.num_params(False), global_batch=self.global_batch, accum=self.accum,
-                       seq_len=self.data.seq_len, parallel=parallel, objective=mconf.objective)
+                       seq_len=self.data.seq_len, parallel=parallel, objective=mconf.objective,
+                       align=self.data.align, repeated_share=round(self.data.repeated_share, 4))
         console.info("train: %s params (%s, %s), %s x%d; %d steps of %s tokens; %s -> %s",
-                     f"{raw.num_params(False):,}", mconf.objective, parallel if world > 1 else "one process",
+                     f"{raw.num_params(False):,}", mconf.objective, parallel if parallel != "none" else "one process",
                      self.device, world, self.spec.steps, f"{self.tokens_per_step:,}",
                      f"resuming at step {st.step} ({found.name})" if found else "from scratch", self.out)
 
@@ -505,7 +506,7 @@ class Trainer:
         if self.master:
             console.info("train: step %d; checkpoints in %s, metrics.jsonl%s in %s", st.step, self.ckdir,
                          " and tb/" if spec.tensorboard else "", self.out)
-        if self.world > 1 and dist.is_initialized():
+        if (self.world > 1 or self.fsdp) and dist.is_initialized():
             _shutdown_distributed()
         return {"step": st.step, "first_loss": self.first, "last_loss": self.last, "val_loss": self.val,
                 "recoveries": st.recoveries, "lr_scale": st.lr_scale, "skipped_steps": st.skipped_steps,

@@ -85,7 +85,7 @@ def test_a_long_document_does_not_overshoot_the_quota(setup):
 
 def test_sample_meets_every_quota_exactly_also_with_tied_keys():
     """Ids repeat across shards that number from 0, so sampling keys can tie: still exact."""
-    from corpusmill.mixtures.build import EncodedSource
+    from corpusmill.mixtures.encoded import EncodedSource
 
     src = object.__new__(EncodedSource)
     src.lengths = np.array([5, 7, 3, 10, 0, 4])
@@ -167,6 +167,54 @@ def test_pretokenized_input_with_another_tokenizer_is_refused(setup, tmp_path):
     write_encoded([str(d / "news")], load_tokenizer(d / "tok"), d / "news_enc")  # the right one is used as it is
     m = build_mixture(load_mixture_config(write_yaml(d, "mixF", sources=[{"name": "news", "path": "news_enc", "weight": 1.0}])))
     assert m["sources"]["news"]["train"]["tokens"] >= 400_000 and not (d / "mixF" / "_state" / "encoded").exists()
+    # the same documents encoded to Parquet (read a row group at a time) make the same shards, byte for byte
+    write_encoded([str(d / "news")], load_tokenizer(d / "tok"), d / "news_enc_pq", file_format="parquet")
+    build_mixture(load_mixture_config(write_yaml(d, "mixG", sources=[{"name": "news", "path": "news_enc_pq", "weight": 1.0}])))
+    assert shard_bytes(d / "mixG") == shard_bytes(d / "mixF")
+    # as earlier versions wrote them (Parquet, no n_tokens, no id_hash): the same shards again
+    import pyarrow.parquet as pq
+
+    for f in (d / "news_enc_pq").glob("*.parquet"):
+        t = pq.read_table(f)
+        pq.write_table(t.drop_columns(["n_tokens", "id_hash"]).replace_schema_metadata(t.schema.metadata), f)
+    build_mixture(load_mixture_config(write_yaml(d, "mixH", sources=[{"name": "news", "path": "news_enc_pq", "weight": 1.0}])))
+    assert shard_bytes(d / "mixH") == shard_bytes(d / "mixF")
+
+
+@pytest.mark.parametrize("suffix", ["arrow", "parquet"])
+def test_encoded_files_read_only_the_chosen_rows(tmp_path, suffix, monkeypatch):
+    """A mixture reads the tokens of the documents it takes: an Arrow file's batches and a Parquet
+    file's row groups that hold none of them are never read."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from corpusmill.mixtures import encoded
+
+    lengths = np.arange(1, 101) % 7 + 1
+    tokens = pa.LargeListArray.from_arrays(pa.array(np.concatenate([[0], np.cumsum(lengths)])),
+                                           pa.array(np.arange(lengths.sum()) % 500, pa.uint16()))
+    table = pa.table({"id": [f"d{i}" for i in range(100)], "tokens": tokens})
+    path = tmp_path / f"part.{suffix}"
+    if suffix == "arrow":
+        with pa.ipc.new_file(str(path), table.schema) as w:
+            w.write_table(table, max_chunksize=10)
+    else:
+        pq.write_table(table, path, row_group_size=10)
+    f = encoded._open(path)
+    assert f.rows == 100 and np.array_equal(np.concatenate([n for n, _ in f.facts()]), lengths)
+    mask = np.zeros(100, bool)
+    mask[[3, 5, 47, 99]] = True
+    read = []
+    if suffix == "arrow":
+        real = encoded._token_slices
+        monkeypatch.setattr(encoded, "_token_slices", lambda col, rows: read.append(rows.tolist()) or real(col, rows))
+    else:
+        real = f.file.read_row_group
+        monkeypatch.setattr(f.file, "read_row_group", lambda g, **kw: read.append(g) or real(g, **kw))
+    got = list(f.chosen(mask))
+    assert [r for r, _ in got] == [3, 5, 47, 99]
+    assert all(np.array_equal(t, table["tokens"][r].values.to_numpy()) for r, t in got)
+    assert read == ([[3, 5], [7], [9]] if suffix == "arrow" else [0, 4, 9])  # rows within batches 0, 4, 9
 
 
 def test_real_mixture_exports_document_for_document(setup, tmp_path):
@@ -193,7 +241,8 @@ def test_real_mixture_exports_document_for_document(setup, tmp_path):
 def test_every_train_shard_holds_each_source_near_its_weight(setup):
     """Mixed order: on three sources over several shards, each shard's share of every source is
     within 2% of its weight; the documents are the same ones, only their order changed."""
-    from corpusmill.mixtures.build import EncodedSource, _source_docs
+    from corpusmill.mixtures.build import _source_docs
+    from corpusmill.mixtures.encoded import EncodedSource
     from corpusmill.mixtures.plan import SourcePlan
     from corpusmill.mixtures.shards import Shard
 

@@ -1,8 +1,10 @@
 """The decontaminate stage: n-grams over dedup's normalisation, the exact and Bloom indexes, reference
 files of every kind, the three modes on planted passages, and a build with stats, the index shipped once
 to the workers and `corpus contamination`."""
+import hashlib
 import json
 import random
+import re
 
 import numpy as np
 import pyarrow as pa
@@ -12,7 +14,9 @@ from click.testing import CliRunner
 from pydantic import ValidationError
 
 from conftest import shared
+from corpusmill.common import artifact
 from corpusmill.common.config import ConfigError
+from corpusmill.report import write_report
 from corpusmill.stages.decontaminate import Decontaminate
 from corpusmill.stages.decontaminate.index import BloomIndex, ExactIndex
 from corpusmill.stages.decontaminate.ngrams import ngram_hashes, token_spans
@@ -62,6 +66,12 @@ def test_bloom_has_no_false_negatives_and_its_measured_rate_near_the_target():
     measured = bloom.contains(others).mean()
     assert 0.3e-3 < measured < 3e-3 and 0.5e-3 < bloom.rate() < 2e-3
     assert bloom.nbytes < len(keys) * 8 / 4  # ~14.4 bits per key
+    # a small set at a low rate: no false-positive floor of order 1/bits (double hashing had one:
+    # 56 of these 3M where 3 are expected)
+    small = BloomIndex(500, 1e-6)
+    small.add(keys[:500])
+    misses = rng.integers(2 ** 63, 2 ** 64 - 1, 3_000_000, dtype=np.uint64)
+    assert small.contains(keys[:500]).all() and small.contains(misses).sum() <= 15  # 3 expected
     exact = ExactIndex(np.concatenate([keys, keys[:10]]))
     assert len(exact) == len(keys) and exact.contains(keys).all() and not exact.contains(others).any()
     edges = np.array([0, 1, 2 ** 64 - 1, keys.min(), keys.max()], np.uint64)
@@ -145,6 +155,24 @@ def test_build_reports_contamination_and_ships_the_index_once(tmp_path, ray_loca
     assert [ln.split()[7] for ln in result.output.splitlines()[2:]] == ["8", "0"]  # docs per set
     no = CliRunner().invoke(main, ["contamination", str(tmp_path)])
     assert no.exit_code == 1 and "no stats.json" in no.output
+
+    # lineage: the build's manifest names each reference file with its content hash, checked now
+    refs = [i for i in artifact.read(tmp_path / "out")["inputs"] if i["kind"] == "reference"]
+    assert refs == [{"kind": "reference", "name": f"decontaminate.{n}", "path": str(tmp_path / f),
+                     "sha256": hashlib.sha256((tmp_path / f).read_bytes()).hexdigest()}
+                    for n, f in (("sheep", "eval.jsonl"), ("fair", "other.txt"))]
+    tree = CliRunner().invoke(main, ["lineage", str(tmp_path / "out")]).output
+    assert f"reference [decontaminate.sheep] {tmp_path / 'eval.jsonl'} fingerprint {refs[0]['sha256'][:12]} " \
+           "(current)" in tree
+    (tmp_path / "eval.jsonl").write_text(json.dumps({"question": QUESTION + " Changed."}) + "\n")
+    tree = CliRunner().invoke(main, ["lineage", str(tmp_path / "out")]).output
+    assert "eval.jsonl fingerprint" in tree and tree.count("changed since it was used") == 1
+    # the report's section: documents and removals per set
+    html = write_report(tmp_path / "out").read_text()
+    section = html[html.index("<h2>Contamination per reference set</h2>"):]
+    section = section[:section.index("</section>")]
+    assert "40 documents looked up in each evaluation set by 13-grams (mode remove)" in section
+    assert re.search(r"<td>sheep</td>.*?<td class=\"n\">8</td><td class=\"n\">20.0%</td>", section)
 
     # what the workers get: the index read in place from Ray's object store, not a private copy
     s = Decontaminate({"references": [{"name": "sheep", "path": str(tmp_path / "eval.jsonl"), "text_key": "question"}]})

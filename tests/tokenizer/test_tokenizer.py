@@ -276,8 +276,15 @@ def test_cli(corpus, trained, ray_local, tmp_path):
                                              "--output", str(tmp_path / "enc"), "--no-bos"])
     assert r.exit_code == 0, r.output
     m = json.loads((tmp_path / "enc" / "manifest.json").read_text())
-    first = pq.read_table(tmp_path / "enc" / m["files"][0]["file"])
+    first = pa.ipc.open_file(tmp_path / "enc" / m["files"][0]["file"]).read_all()  # Arrow by default
     assert first.schema.metadata[b"tokenizer_sha256"].decode() == m["tokenizer_sha256"]
+    r = CliRunner().invoke(tokenizer_group, ["encode", "--tokenizer", str(trained), "--input", str(corpus["zh"]),
+                                             "--output", str(tmp_path / "enc_pq"), "--no-bos", "--format", "parquet"])
+    assert r.exit_code == 0, r.output
+    m_pq = json.loads((tmp_path / "enc_pq" / "manifest.json").read_text())
+    assert [f["file"].endswith(".parquet") for f in m_pq["files"]] == [True] * len(m["files"])
+    as_pq = pq.read_table(tmp_path / "enc_pq" / m_pq["files"][0]["file"])
+    assert as_pq["tokens"].to_pylist() == first["tokens"].to_pylist() and as_pq["id"].equals(first["id"])
     assert m["documents"] == len(corpus["docs"]["zh"]) and m["tokens"] > 0
     assert read_encoded(tmp_path / "enc", load_tokenizer(trained))["tokens"] == m["tokens"]
     with pytest.raises(TokenizerError, match="pre-tokenized input"):

@@ -91,3 +91,16 @@ def test_wsd_decay_starts_at_a_phase_boundary(tmp_path):
     bad.train.decay_from_phase = 2  # the mixture has phases 0 and 1
     with pytest.raises(ConfigError, match=r"train.decay_from_phase: 2 needs schedule: wsd and a mixture with phases"):
         train(bad)
+
+
+def test_aligned_windows_in_each_phase(tmp_path):
+    """train.align bos on a curriculum: each phase's windows start at its documents' BOS (documents of
+    exactly SEQ tokens: every window is one whole document plus the next one's BOS as last target)."""
+    from corpusmill.trainer.data import MixtureData
+
+    data = MixtureData(phased_mixture(tmp_path / "mix"), SEQ, 1, align="bos")
+    assert [s.samples_per_epoch for s in data.train.samplers] == [95, 299] and data.repeated_share == 0
+    first = int(data.train.bounds[1])
+    for consumed in (0, first - 4, first, first + 296):  # phase 0, the boundary straddled, phase 1, its 2nd epoch
+        rows = data.train_batch(consumed, 8, 0, 1)
+        assert (rows[:, 0] == 1).all() and (rows[:, -1] == 1).all(), consumed

@@ -1,9 +1,11 @@
 """train.parallel: fsdp (FSDP2 fully_shard per Block and root) on CPU with gloo: 2 ranks match 1 at
 the same global batch, and checkpoints interchange between FSDP and one process both ways."""
 import shutil
+import socket
 from pathlib import Path
 
 import pytest
+import torch.distributed as dist
 from pydantic import ValidationError
 
 from corpusmill.trainer.config import TrainSpec
@@ -27,6 +29,25 @@ def test_parallel_option_validated_and_one_process_fsdp_is_plain(tmp_path):
     train(cfg)  # one process: nothing to shard over, runs unwrapped
     start = [r for r in read_metrics(Path(cfg.output) / "metrics.jsonl") if r["kind"] == "start"]
     assert start[0]["parallel"] == "none"
+
+
+def test_fsdp_over_one_launched_rank_matches_the_plain_model(tmp_path, monkeypatch):
+    """Launched as a process group of one (what benchmarks/gpu_check.py does to measure FSDP2 on one GPU):
+    the model is fully_shard-ed over a one-rank mesh, and learns exactly as unwrapped (rel 1e-5)."""
+    plain = tiny_cfg(tmp_path, "plain", steps=6, eval_every=3)
+    one = tiny_cfg(tmp_path, "one", steps=6, eval_every=3, parallel="fsdp")
+    train(plain)
+    with socket.socket() as s:  # a free port for the one-rank store (bound by this process alone)
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    for k, v in {"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "RANK": "0", "WORLD_SIZE": "1"}.items():
+        monkeypatch.setenv(k, v)
+    train(one)
+    assert not dist.is_initialized()  # the run tore its group down
+    start = [r for r in read_metrics(Path(one.output) / "metrics.jsonl") if r["kind"] == "start"]
+    assert start[0]["parallel"] == "fsdp" and start[0]["world_size"] == 1
+    la, lb = loss_by_step(Path(plain.output) / "metrics.jsonl"), loss_by_step(Path(one.output) / "metrics.jsonl")
+    assert len(la) == len(lb) == 6 and all(lb[s] == pytest.approx(la[s], rel=1e-5) for s in la), (la, lb)
 
 
 @pytest.mark.slow

@@ -1,5 +1,6 @@
-"""The speedrun options: Muon (+AdamW), QK-norm, ReLU^2, zero-init projections, z-loss, WSD, the
-skip-step guard. Each must resume bit for bit on CPU; Muon must agree across 1 and 2 ranks."""
+"""The speedrun options: Muon (+AdamW), QK-norm, ReLU^2, zero-init projections, z-loss, WSD, BOS-aligned
+windows, the skip-step guard. Each must resume bit for bit on CPU; Muon (with all of them) must agree
+across 1 and 2 ranks."""
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ OPTIONS = dict(qk_norm=True, mlp="relu2", zero_init=True)
 
 
 def speedrun_cfg(tmp_path, out, **train_kw):
-    cfg = tiny_cfg(tmp_path, out, **{"optimizer": "muon", "z_loss": 1e-4, "schedule": "wsd", **train_kw})
+    cfg = tiny_cfg(tmp_path, out, **{"optimizer": "muon", "z_loss": 1e-4, "schedule": "wsd", "align": "bos", **train_kw})
     cfg.model = ModelSpec(n_layer=2, n_head=2, d_model=64, vocab_multiple=64, **OPTIONS)
     return cfg
 
@@ -77,6 +78,9 @@ def test_options_learn_and_resume_bit_identical(tmp_path):
     la, lb = loss_by_step(Path(a.output) / "metrics.jsonl"), loss_by_step(Path(b.output) / "metrics.jsonl")
     assert len(la) == 30 and la == lb  # bit-identical floats
     assert out["last_loss"] < 0.5 * out["first_loss"], out
+    start = [r for r in read_metrics(Path(b.output) / "metrics.jsonl") if r["kind"] == "start"]
+    # documents of 98 tokens, windows of 32: the last of each reads 30 tokens of the next document again
+    assert start[0]["align"] == "bos" and 0.2 < start[0]["repeated_share"] < 0.25, start
     state = torch.load(Path(b.output) / "checkpoints" / "step-00000030.pt", weights_only=True)
     assert state["model_config"]["qk_norm"] and state["model_config"]["mlp"] == "relu2"
     assert any("momentum_buffer" in s for s in state["optimizer"]["state"].values())
@@ -128,9 +132,12 @@ def test_skip_guard_rule():
 @pytest.mark.parametrize("parallel", ["ddp", "fsdp"])
 def test_muon_two_ranks_match_one(tmp_path, parallel):
     """Muon under DDP (all-reduced grads, the same update on each rank) and FSDP2 (the momentum-
-    updated gradient gathered, each rank keeping its rows): 2 ranks x micro 2 == 1 x micro 4."""
+    updated gradient gathered, each rank keeping its rows), with every option, BOS-aligned windows
+    and the skip guard: 2 ranks x micro 2 == 1 x micro 4."""
     one = speedrun_cfg(tmp_path, "one", steps=8, eval_every=4)
     two = speedrun_cfg(tmp_path, "two", steps=8, eval_every=4, micro_batch_size=2, parallel=parallel)
+    for c in (one, two):  # the skip guard on too: it judges the all-reduced loss and grad norm, as one rank does
+        c.spike = SpikeSpec(skip_zscore=6.0, skip_min_history=3)
     train(one)
     torchrun_two(two, tmp_path, "two")
     la, lb = loss_by_step(Path(one.output) / "metrics.jsonl"), loss_by_step(Path(two.output) / "metrics.jsonl")
@@ -144,5 +151,9 @@ def test_resume_with_other_options_is_refused_with_a_message(tmp_path):
     cfg.model = ModelSpec(n_layer=2, n_head=2, d_model=64, qk_norm=True)
     cfg.train = cfg.train.model_copy(update={"steps": 4, "optimizer": "muon"})
     with pytest.raises(ResumeError, match=r"qk_norm: False -> True, optimizer: 'adamw' -> 'muon'"):
+        train(cfg)
+    cfg.model = ModelSpec(n_layer=2, n_head=2, d_model=64)
+    cfg.train = cfg.train.model_copy(update={"optimizer": "adamw", "align": "bos"})
+    with pytest.raises(ResumeError, match=r"train.align 'none', now 'bos'.*set train.align back to 'none'"):
         train(cfg)
     assert ModelSpec(preset="tiny").compile is None  # torch.compile: on CUDA only unless set

@@ -57,27 +57,28 @@ def _exact_contains(hashes, starts, shift, needles, out):
                 break
 
 
-def _probe(h):
-    """Kirsch-Mitzenmacher double hashing: probe i is h1 + i*h2 (h2 odd, from a second mix of h)."""
-    h2 = (h ^ (h >> np.uint64(33))) * np.uint64(0xFF51AFD7ED558CCD)
-    h2 = (h2 ^ (h2 >> np.uint64(33))) | np.uint64(1)
-    return h, h2
+def _probe(h, i, m):
+    """Bit i of a key: a splitmix64 mix of (h, i), mod m. Independent probes, not double hashing
+    (h1 + i*h2): that one's probe sequences of two keys overlap often enough to add a false-positive
+    term of order 1/m, far above the target in a small filter (measured 2e-5 where 1e-6 was asked)."""
+    x = h + (i + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return (x ^ (x >> np.uint64(31))) % m
 
 
 def _bloom_add(bits, m, k, hashes):
     for h in hashes:
-        h1, h2 = _probe(h)
         for i in range(k):
-            p = (h1 + np.uint64(i) * h2) % np.uint64(m)
+            p = _probe(h, np.uint64(i), m)
             bits[p >> np.uint64(6)] |= np.uint64(1) << (p & np.uint64(63))
 
 
 def _bloom_contains(bits, m, k, hashes, out):
     for j in range(hashes.shape[0]):
-        h1, h2 = _probe(hashes[j])
         found = True
         for i in range(k):
-            p = (h1 + np.uint64(i) * h2) % np.uint64(m)
+            p = _probe(hashes[j], np.uint64(i), m)
             if not (bits[p >> np.uint64(6)] >> (p & np.uint64(63))) & np.uint64(1):
                 found = False
                 break

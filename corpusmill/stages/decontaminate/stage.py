@@ -14,17 +14,19 @@ The index is built once, in the driver (`prepare`), before the workers start: it
 shipped once through Ray's object store and read in place by every worker."""
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
 import pyarrow as pa
 
+from corpusmill.common import artifact
 from corpusmill.console import log
 from corpusmill.pipeline.stage import Decision, Stage
 from corpusmill.stages.decontaminate.index import BloomIndex, ExactIndex
 from corpusmill.stages.decontaminate.ngrams import ngram_hashes, token_spans
 from corpusmill.stages.decontaminate.options import DecontaminateOptions, ReferenceSet
-from corpusmill.stages.decontaminate.references import read_texts
+from corpusmill.stages.decontaminate.references import files_of, read_texts
 
 
 class Decontaminate(Stage):
@@ -42,6 +44,8 @@ class Decontaminate(Stage):
             self.indexes, sets = {}, {}
             for ref in self.options.references:
                 self.indexes[ref.name], sets[ref.name] = build_index(ref, self.options)
+                sets[ref.name]["files"] = [{"path": os.path.abspath(f), "sha256": artifact.content_sha256(f)}
+                                           for f in files_of(ref.path, ref.name)]
             self.prepared = {"ngram": self.options.ngram, "sets": sets,
                              "bytes": sum(i.nbytes for i in self.indexes.values()),
                              "seconds": round(time.perf_counter() - t0, 3)}
@@ -52,6 +56,12 @@ class Decontaminate(Stage):
 
     def setup(self) -> None:
         self.prepare()  # a no-op where the driver prepared it
+
+    def lineage(self, out_root: str, stage_stats: dict) -> list[dict]:
+        """The reference files the index was built from, with their content hashes then."""
+        sets = stage_stats.get("prepared", {}).get("sets", {})
+        return [{"kind": "reference", "name": f"decontaminate.{name}", "path": f["path"], "sha256": f["sha256"]}
+                for name, info in sets.items() for f in info.get("files", [])]
 
     def process(self, batch: pa.Table) -> Decision:
         o = self.options

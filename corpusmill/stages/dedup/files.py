@@ -36,6 +36,13 @@ def write_arrow(path: Path, table: pa.Table) -> None:
     os.replace(tmp, path)
 
 
+def write_npy(path: Path, arr: np.ndarray) -> None:
+    tmp = tmp_name(path)
+    with open(tmp, "wb") as fh:
+        np.save(fh, arr)
+    os.replace(tmp, path)
+
+
 def read_arrow(path: Path) -> pa.Table:
     """Memory-mapped: pages are read when touched and belong to the page cache, not the heap."""
     return pa.ipc.open_file(pa.memory_map(str(path))).read_all()

@@ -67,8 +67,9 @@ def _stage_part(ctx: Ctx, i: int, lab: dict, staged, counts_path) -> None:
     if n != rows:
         raise RuntimeError(f"{st.documents(part)} has {n} rows, planned {rows}: was it changed during the run?")
     save_mask(st, part, reason > 0)  # lets undo.py restore documents/ when the inputs change
+    builds, n_by = np.unique(dup_in[(reason > 0) & (dup_in != None)].astype(str), return_counts=True)  # noqa: E711
     write_json(counts_path, {"source": source, "counts": counts.to_dict(),
-                             "removed_against": int(((reason > 0) & (dup_in != None)).sum())})  # noqa: E711
+                             "removed_against": {b: int(c) for b, c in zip(builds.tolist(), n_by.tolist())}})
 
 
 def _write(w, final_path, table: pa.Table):

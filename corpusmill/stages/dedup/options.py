@@ -57,8 +57,9 @@ class DedupOptions(Strict):
     against: list[ConfigPath] = Field(
         default_factory=list, description="Earlier `corpus build` outputs (finished): documents of this build that "
         "are exact, URL or near duplicates of a document they kept are removed, `duplicate_of` naming its id and "
-        "`duplicate_in` its build. They are read, never written; their signatures are computed once and cached in "
-        "this build's _state/dedup/.")
+        "`duplicate_in` its build. They are read, never written; their signatures are taken from their kept dedup "
+        "state (keep_state) or computed, once, and cached in this build's _state/dedup-against/ (a rebuilt "
+        "earlier build is computed again).")
     keep_state: bool = Field(False, description="Keep the bulky intermediate files (signatures, keys, edges) "
                              "under _state/dedup/ after a successful run; the small markers are always kept.")
 

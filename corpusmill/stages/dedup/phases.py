@@ -14,7 +14,7 @@ and ends by writing its marker, so a re-run skips it. Documents are numbered by 
 Dedup against earlier builds (`against:`): their documents files are parts too, numbered first, so
 a cluster holding an earlier document is centred on it (a centre is its cluster's smallest gid):
 this build's members are removed as its duplicates. Earlier parts get sig units (their signatures
-cached under this build's state) but no final unit: they are read, never written.
+cached beside this build: against.py) but no final unit: they are read, never written.
 """
 from __future__ import annotations
 
@@ -28,9 +28,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import xxhash
 
-from corpusmill.stages.dedup import cc, minhash, text
+from corpusmill.stages.dedup import against, cc, minhash, text
 from corpusmill.stages.dedup.files import (State, gather, read_arrow, tmp_name, write_arrow, write_json,
-                                           write_scatter)
+                                           write_npy, write_scatter)
 from corpusmill.stages.dedup.options import DedupOptions
 
 EXACT, URL, BAND = 0, 1, 2
@@ -56,6 +56,12 @@ class Ctx:
         """Part i's documents file: an earlier build's (read only) or this build's."""
         return Path(self.older[i]["path"]) if i < len(self.older) else self.state.documents(self.parts[i])
 
+    def sig_path(self, i: int, ext: str) -> Path:
+        """Part i's signature file (arrow, sh, npy): an earlier build's in the cache beside this build."""
+        if i < len(self.older) and "cache" in self.older[i]:
+            return against.Cached(self.state.out, self.older[i]).path(ext)
+        return self.state.sig(self.parts[i], ext)
+
     def build_of(self, i: int) -> str | None:
         """The earlier build part i belongs to; None for this build's parts."""
         return self.older[i]["build"] if i < len(self.older) else None
@@ -75,21 +81,46 @@ def _key128(data, seed: int) -> tuple[int, int]:
 
 
 def sig_unit(out_root: str, options: dict, plan: dict, i: int) -> dict:
+    """Part i's keys, scattered to the bucket partitions. An earlier build's part (`against`) has
+    its signatures from the cache beside this build (against.py), filled first if need be."""
     ctx, t0 = Ctx(out_root, options, plan), time.perf_counter()
     part, st = ctx.parts[i], ctx.state
+    if i < len(ctx.older):
+        cached = against.Cached(out_root, ctx.older[i])
+        how = "cached"
+        if not cached.valid():
+            how = "state" if against.from_kept_state(cached, options, ctx.verify) else "computed"
+            if how == "computed":
+                compute_signatures(ctx, i, cached.path, keys_path=cached.path("keys.arrow"))
+            cached.mark(how)
+        keys, info = cached.keys(), {"signatures": how}
+    else:
+        keys, info = compute_signatures(ctx, i, lambda ext: st.sig(part, ext))
+    k1 = keys["k1"]
+    write_scatter(st.keys(part), (k1 % np.uint64(ctx.P)).astype(np.int32), {
+        "kind": keys["kind"], "k1": k1, "k2": keys["k2"], "gid": keys["row"] + (np.int64(i) << 32)})
+    result = {"docs": ctx.rows[i], "minhash_docs": info.get("minhash_docs", 0), "keys": int(len(k1)),
+              "seconds": round(time.perf_counter() - t0, 3), "kernel": info.get("kernel"), **info}
+    write_json(st.sig(part, "json"), result)
+    return result
+
+
+def compute_signatures(ctx: Ctx, i: int, out, keys_path: Path | None = None) -> tuple[dict, dict]:
+    """Part i's exact and URL hashes (out("arrow")), shingle hashes when candidates are verified
+    (out("sh"), out("npy")) and every key with its row, unscattered (also written to keys_path if
+    given); returns (keys, facts)."""
     mh = ctx.opts.minhash
     a, b = minhash.permutations(mh.num_perm, mh.seed) if mh else (None, None)
     ids, ex, ur, keys, shoff, n, n_mh = [], [], [], [], [np.zeros(1, np.int64)], 0, 0
-    path = ctx.documents(i)
-    sh_tmp = tmp_name(st.sig(part, "sh")) if ctx.verify else None
+    sh_tmp = tmp_name(out("sh")) if ctx.verify else None
     sh_file = open(sh_tmp, "wb") if sh_tmp else None
-    batches = pq.ParquetFile(path).iter_batches(BATCH_ROWS, columns=["id", "source", "url", "text"]) \
+    batches = pq.ParquetFile(ctx.documents(i)).iter_batches(BATCH_ROWS, columns=["id", "source", "url", "text"]) \
         if ctx.rows[i] else []
     for batch in batches:
         salt = _salt(ctx, batch.column("source")[0].as_py())
         raw, raw_off = text.utf8_buffers(batch.column("text"))
         norm, off, digits = text.normalize_column(raw, raw_off)
-        rows = np.arange(n, n + batch.num_rows, dtype=np.int64) + (np.int64(i) << 32)
+        rows = np.arange(n, n + batch.num_rows, dtype=np.int64)
         e = [_key128(norm[off[j]:off[j + 1]], salt ^ int(digits[j])) if off[j + 1] > off[j]
              else _key128(raw[raw_off[j]:raw_off[j + 1]], salt ^ 1) for j in range(batch.num_rows)]
         u = [_key128(k.encode(), salt) if k else (0, 0)
@@ -117,29 +148,20 @@ def sig_unit(out_root: str, options: dict, plan: dict, i: int) -> dict:
         n += batch.num_rows
     ex_all = np.concatenate(ex) if ex else np.zeros((0, 2), np.uint64)
     ur_all = np.concatenate(ur) if ur else np.zeros((0, 2), np.uint64)
-    write_arrow(st.sig(part, "arrow"), pa.table({
+    write_arrow(out("arrow"), pa.table({
         "id": pa.concat_arrays([c.cast(pa.string()) for c in ids]) if ids else pa.array([], pa.string()),
         "exact_hi": ex_all[:, 0], "exact_lo": ex_all[:, 1], "url_hi": ur_all[:, 0], "url_lo": ur_all[:, 1]}))
     if ctx.verify:
         sh_file.close()
-        _write_npy(st.sig(part, "npy"), np.concatenate(shoff))
-        os.replace(sh_tmp, st.sig(part, "sh"))
-    kind = np.concatenate([np.full(len(k[1]), k[0], np.uint8) for k in keys]) if keys else np.zeros(0, np.uint8)
-    k1 = np.concatenate([k[1] for k in keys]) if keys else np.zeros(0, np.uint64)
-    write_scatter(st.keys(part), (k1 % np.uint64(ctx.P)).astype(np.int32), {
-        "kind": kind, "k1": k1, "k2": np.concatenate([k[2] for k in keys]) if keys else np.zeros(0, np.uint64),
-        "gid": np.concatenate([k[3] for k in keys]) if keys else np.zeros(0, np.int64)})
-    result = {"docs": n, "minhash_docs": n_mh, "keys": int(len(k1)), "seconds": round(time.perf_counter() - t0, 3),
-              "kernel": minhash.best_kernel() if mh else None}
-    write_json(st.sig(part, "json"), result)
-    return result
-
-
-def _write_npy(path, arr: np.ndarray) -> None:
-    tmp = tmp_name(path)
-    with open(tmp, "wb") as fh:
-        np.save(fh, arr)
-    os.replace(tmp, path)
+        write_npy(out("npy"), np.concatenate(shoff))
+        os.replace(sh_tmp, out("sh"))
+    cols = {"kind": np.concatenate([np.full(len(k[1]), k[0], np.uint8) for k in keys]) if keys else np.zeros(0, np.uint8),
+            "k1": np.concatenate([k[1] for k in keys]) if keys else np.zeros(0, np.uint64),
+            "k2": np.concatenate([k[2] for k in keys]) if keys else np.zeros(0, np.uint64),
+            "row": np.concatenate([k[3] for k in keys]) if keys else np.zeros(0, np.int64)}
+    if keys_path is not None:
+        write_arrow(keys_path, pa.table(cols))
+    return cols, {"minhash_docs": n_mh, "kernel": minhash.best_kernel() if mh else None}
 
 
 class Shingles:
@@ -158,10 +180,9 @@ class Shingles:
         else:
             if len(self.maps) >= self.MAX_OPEN:
                 self.maps.popitem(last=False)
-            part = self.ctx.parts[p]
-            path = self.ctx.state.sig(part, "sh")
+            path = self.ctx.sig_path(p, "sh")
             flat = np.memmap(path, np.uint32, "r") if path.stat().st_size else np.zeros(0, np.uint32)
-            self.maps[p] = (flat, np.load(self.ctx.state.sig(part, "npy")))
+            self.maps[p] = (flat, np.load(self.ctx.sig_path(p, "npy")))
         flat, off = self.maps[p]
         r = gid & 0xFFFFFFFF
         return flat[off[r]:off[r + 1]]
@@ -235,7 +256,7 @@ def sig_rows(ctx: Ctx, gids: np.ndarray, columns: list[str]) -> dict[str, np.nda
     out = {c: np.empty(len(gids), object if c == "id" else np.uint64) for c in columns}
     pidx = gids >> 32
     for p in np.unique(pidx):
-        t = read_arrow(ctx.state.sig(ctx.parts[p], "arrow"))
+        t = read_arrow(ctx.sig_path(int(p), "arrow"))
         sel = pidx == p
         rows = pa.array(gids[sel] & 0xFFFFFFFF)
         for c in columns:

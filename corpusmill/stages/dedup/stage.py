@@ -8,12 +8,12 @@ from typing import Callable, Generator
 
 import pyarrow.parquet as pq
 
-from corpusmill.common import artifact
 from corpusmill.common.config import ConfigError
+from corpusmill.console import log
 from corpusmill.pipeline.accounting import merge_stage_dicts
 from corpusmill.pipeline.stage import GlobalStage, Phase
+from corpusmill.stages.dedup import against, phases
 from corpusmill.stages.dedup import final as final_phase
-from corpusmill.stages.dedup import phases
 from corpusmill.stages.dedup.files import State, read_json, write_json
 from corpusmill.stages.dedup.options import DedupOptions
 from corpusmill.stages.dedup.undo import undo
@@ -57,10 +57,24 @@ class Dedup(GlobalStage):
                 p.unlink(missing_ok=True)
         stats = summarize(sig[a:], bucket, labels, final, rnd, part_ids)
         if older:
-            stats["stage"]["against"] = {"builds": [str(b) for b in self.options.against],
-                                         "documents": sum(o["rows"] for o in plan["older"]),
-                                         "removed": sum(f.get("removed_against", 0) for f in final)}
+            removed: dict[str, int] = {}
+            for f in final:  # {build: n}; an int from a run started by an older corpusmill names none
+                got = f.get("removed_against")
+                for b, c in (got if isinstance(got, dict) else {}).items():
+                    removed[b] = removed.get(b, 0) + c
+            stats["stage"]["against"] = against.describe(plan, sig[:a], removed)
         return stats
+
+    def check(self, out_root: str) -> None:
+        """Before any work: every earlier build named in `against` is a finished build output."""
+        against.check_builds(self.options.against, exclude=Path(out_root))
+        for build in against.changed_since(read_json(State(out_root, self.name).root / "plan.json")):
+            log.warning("dedup.against: %s was rebuilt since this build's dedup ran against it: its removals follow "
+                        "the earlier one (`corpus lineage %s` shows it) until dedup runs again, with --fresh or when "
+                        "this build's inputs change", build, out_root)
+
+    def lineage(self, out_root: str, stage_stats: dict) -> list[dict]:
+        return against.lineage(read_json(State(out_root, self.name).root / "plan.json"))
 
     def planned_parts(self, out_root: str) -> list[str] | None:
         plan = read_json(State(out_root, self.name).root / "plan.json")
@@ -77,15 +91,14 @@ class Dedup(GlobalStage):
         if plan is not None:
             if plan["parts"] != list(part_ids):
                 raise RuntimeError(f"{path}: planned for other parts; re-run with --fresh")
-            changed = sorted({o["build"] for o in plan.get("older", [])
-                              if (artifact.read(o["build"]) or {}).get("fingerprint") != o["fingerprint"]})
+            changed = against.changed_since(plan)
             if changed:
                 raise ConfigError(f"dedup.against: {changed[0]} changed since this build's dedup started; re-run "
                                   "with --fresh")
             return plan
         rows = [pq.ParquetFile(st.documents(p)).metadata.num_rows if st.documents(p).exists() else 0
                 for p in part_ids]
-        older = older_parts(self.options.against, exclude=st.out)
+        older = against.older_parts(self.options.against, st.out, self.options.model_dump(mode="json"))
         o = self.options
         per_doc = int(o.exact) + int(o.url) + (o.minhash.bands if o.minhash else 0)
         total = sum(rows) + sum(o["rows"] for o in older)
@@ -93,22 +106,6 @@ class Dedup(GlobalStage):
         plan = {"parts": list(part_ids), "rows": rows, "partitions": partitions, "older": older}
         write_json(path, plan)
         return plan
-
-
-def older_parts(builds: list[str], exclude: Path) -> list[dict]:
-    """The documents files of earlier builds, each {id, path, build, rows, fingerprint}; an error
-    naming the build when one is not a finished build output (or is this one)."""
-    out = []
-    for k, root in enumerate(builds):
-        root_p = Path(root).resolve()
-        if root_p == Path(exclude).resolve():
-            raise ConfigError(f"dedup.against: {root} is this build's own output; name earlier builds only")
-        m = artifact.require(root_p, "build", "dedup.against")
-        for f in sorted((root_p / "documents").rglob("part-*.parquet")):
-            rel = f.relative_to(root_p / "documents").with_suffix("").as_posix().replace("/", "_")
-            out.append({"id": f"against{k}/{rel}", "path": str(f), "build": str(root_p),
-                        "rows": pq.ParquetFile(f).metadata.num_rows, "fingerprint": m["fingerprint"]})
-    return out
 
 
 def summarize(sig: list[dict], bucket: list[dict], labels: list[dict], final: list[dict], rounds: int,
