@@ -67,7 +67,7 @@ def test_exact_resume_in_process(tmp_path, objective):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("objective", ["causal", "mlm"])
+@pytest.mark.parametrize("objective", ["causal", "mlm", "span"])
 def test_exact_resume_after_sigkill(tmp_path, objective):
     a = tiny_cfg(tmp_path, "a", objective, steps=40, dropout=0.1, ckpt_every=5)
     b = tiny_cfg(tmp_path, "b", objective, steps=40, dropout=0.1, ckpt_every=5)
