@@ -31,7 +31,8 @@ def train(config: str) -> None:
 
 @click.command()
 @click.argument("run_or_ckpt", type=click.Path(exists=True))
-@click.option("--prompt", default="", help="Text to continue.")
+@click.option("--prompt", default="", help="Text to continue; for a span run, text with gaps marked "
+              "<extra_id_0> (or <X>), <extra_id_1> (<Y>) ...")
 @click.option("--max-new-tokens", type=click.IntRange(min=1), default=50, show_default=True)
 @click.option("--temperature", type=float, default=0.8, show_default=True, help="0: greedy.")
 @click.option("--top-k", type=click.IntRange(min=0), default=200, show_default=True, help="0: no top-k.")
@@ -39,7 +40,7 @@ def train(config: str) -> None:
 @click.option("--tokenizer", default=None, help="Tokenizer model (default: the one the manifest recorded).")
 @click.option("--device", default="auto", show_default=True)
 def generate(run_or_ckpt, prompt, max_new_tokens, temperature, top_k, seed, tokenizer, device) -> None:
-    """Sample text from a run folder (its latest checkpoint) or a checkpoint file."""
+    """Sample text from a run folder (its latest checkpoint) or a checkpoint file; a span run fills the gaps."""
     from corpusmill.trainer.generate import generate_text
 
     try:

@@ -36,6 +36,20 @@ _KNOWN = {"vocab_size", "seq_len", "n_layer", "n_head", "d_model", "ffn_mult", "
 # speedrun options: exportable only at the values LLaMA computes (zero_init only changes the init)
 _LLAMA_VALUES = {"qk_norm": False, "mlp": "swiglu"}
 _KNOWN |= {"zero_init", "vocab_multiple", *_LLAMA_VALUES}  # vocab padding: the export drops the rows
+_KNOWN |= {"noise_density", "mean_span_length", "n_sentinels"}  # span's settings: inert in a causal model
+# Why objective: span is not written as T5ForConditionalGeneration (transformers 5.x's T5 read for this):
+# what maps, and the part that does not.
+T5_REFUSAL = (
+    "objective=span: this encoder-decoder cannot be exported as T5ForConditionalGeneration without changing "
+    "what it computes. It would map: RMSNorm with a scale and no bias (T5LayerNorm), bias-free linears, the "
+    "gated MLP (feed_forward_proj 'gated-silu'), the shared embedding and head (T5 rescales a tied head by "
+    "d_model^-0.5; untying it, or folding the factor in, keeps the logits), the attention scale (T5 has no "
+    "1/sqrt(head_dim): foldable into the query weights), cross-attention, the sentinels (T5's <extra_id_N>, "
+    "there counted down from the end of the vocabulary: a reordering of rows). It does not map: positions. "
+    "Ours are rotary (RoPE on queries and keys in every self-attention layer); T5 has no rotary embedding, "
+    "only a learned relative position bias added to the attention logits, bucketed by distance and computed "
+    "in the first layer of each stack, which cannot reproduce a rotation of queries and keys. Use `corpus "
+    "generate` on the checkpoint instead")
 _CAUSAL = {None, "causal"}  # GPTConfig.objective; absent in checkpoints from before it existed
 
 
@@ -53,6 +67,8 @@ def _ffn_hidden(c: dict) -> int:
 def check_exportable(model_config: dict) -> None:
     """Raises ExportError when the checkpoint's model is not a causal LLaMA-style decoder."""
     objective = model_config.get("objective")
+    if objective == "span":
+        raise ExportError(T5_REFUSAL)
     if objective not in _CAUSAL:
         raise ExportError(f"this checkpoint was trained with objective={objective!r} (not causal next-token "
                           "prediction); only causal language models can be exported as LlamaForCausalLM")

@@ -46,7 +46,7 @@ def check_resume(saved: dict, data, vocab_size: int, path: Path, run: str) -> No
 
 # model_config fields that change the parameters or the forward pass (dropout, seq_len may change on resume)
 _SHAPE = ("n_layer", "n_head", "d_model", "ffn_mult", "tie_embeddings", "objective", "qk_norm", "mlp",
-          "vocab_multiple")
+          "vocab_multiple", "n_sentinels")
 
 
 def check_same_model(saved: dict, model_config: dict, optimizer: str, path: Path, run: str) -> None:

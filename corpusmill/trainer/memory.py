@@ -20,8 +20,9 @@ def estimate_bytes(cfg, n_params: int, micro: int, world: int, fsdp: bool, devic
     per_value = 1.0 if device.type == "cuda" else 2.0  # bf16 autocast on CUDA, fp32 on CPU (x the 2-byte formula)
     T, d = cfg.seq_len, cfg.d_model
     scores = 0 if device.type == "cuda" else 5 * cfg.n_head * T
+    layers = cfg.n_layer * (2 if getattr(cfg, "objective", "causal") == "span" else 1)  # span: encoder + decoder
     return {"weights_and_optimizer": int(16 * n_params / (world if fsdp else 1)),
-            "activations": int(cfg.n_layer * micro * T * (34 * d + scores) * per_value),
+            "activations": int(layers * micro * T * (34 * d + scores) * per_value),
             "logits": int(2 * micro * T * cfg.vocab_size * 4)}
 
 

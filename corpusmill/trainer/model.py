@@ -1,15 +1,18 @@
 """Decoder-only GPT, LLaMA-style: RoPE, RMSNorm, SwiGLU, no biases, optional tied embeddings,
 SDPA attention (flash kernels on GPU). Small enough to read in one sitting (nanoGPT's spirit).
 objective="mlm" turns the same stack into a BERT-style encoder: attention sees both ways and the
-input embedding has one extra row, the [MASK] token (id = vocab_size), which is never predicted."""
+input embedding has one extra row, the [MASK] token (id = vocab_size), which is never predicted.
+objective="span" is the encoder of an encoder-decoder (encdec.py builds the decoder beside it)."""
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from corpusmill.trainer.span import noise_counts
 
 
 @dataclass
@@ -24,7 +27,11 @@ class GPTConfig:
     tie_embeddings: bool = True
     rope_theta: float = 10000.0
     norm_eps: float = 1e-5
-    objective: str = "causal"  # causal (next token) or mlm (masked tokens, bidirectional)
+    objective: str = "causal"  # causal (next token), mlm (masked tokens, bidirectional) or span (T5, encdec.py)
+    # span: T5's noise and the sentinel ids appended after the vocabulary (0 for the other objectives)
+    noise_density: float = 0.15
+    mean_span_length: float = 3.0
+    n_sentinels: int = 0
     # options from the GPT-2 speedrun (modded-nanogpt); these defaults are the original model, which
     # older checkpoints (without the fields) were trained as
     qk_norm: bool = False  # RMSNorm on each head's queries and keys before RoPE
@@ -39,12 +46,23 @@ class GPTConfig:
     @property
     def mask_id(self) -> int | None:
         """The [MASK] input id (an extra embedding row; SentencePiece models have no such piece)."""
-        return None if self.causal else self.vocab_size
+        return self.vocab_size if self.objective == "mlm" else None
+
+    @property
+    def n_outputs(self) -> int:
+        """Logits per position: the vocabulary, and (span) the sentinels, which the decoder predicts."""
+        return self.vocab_size + self.n_sentinels
+
+    @property
+    def decoder_start_id(self) -> int | None:
+        """span: the decoder's first input (an extra embedding row after the sentinels, never predicted)."""
+        return self.n_outputs if self.objective == "span" else None
 
     @property
     def padded_vocab(self) -> int:
-        """Rows of the embedding (causal: and of the head): the vocabulary, [MASK] (mlm), padding."""
-        n = self.vocab_size + (0 if self.causal else 1)
+        """Rows of the embedding (causal: and of the head): the vocabulary, [MASK] (mlm), sentinels
+        and the decoder start (span), padding."""
+        n = self.vocab_size + {"causal": 0, "mlm": 1}.get(self.objective, self.n_sentinels + 1)
         return -(-n // self.vocab_multiple) * self.vocab_multiple
 
     @property
@@ -161,12 +179,13 @@ class GPT(nn.Module):
         self.blocks = nn.ModuleList(Block(c) for _ in range(c.n_layer))
         self.norm = RMSNorm(c.d_model, c.norm_eps)
         if c.tie_embeddings and not c.causal:
-            self.lm_head = None  # the head reads the first vocab_size embedding rows: [MASK] gets no logit
+            self.lm_head = None  # the head reads the first n_outputs embedding rows: [MASK] gets no logit
         else:
-            self.lm_head = nn.Linear(c.d_model, c.padded_vocab if c.causal else c.vocab_size, bias=False)
+            self.lm_head = nn.Linear(c.d_model, c.padded_vocab if c.causal else c.n_outputs, bias=False)
             if c.tie_embeddings:
                 self.lm_head.weight = self.embed.weight
-        cos, sin = rope_cache(c.seq_len, c.d_model // c.n_head, c.rope_theta)
+        # span: a corrupted window of seq_len + 1 tokens is up to 2 longer (a sentinel for 1 noise token, EOS)
+        cos, sin = rope_cache(c.seq_len + (2 if c.objective == "span" else 0), c.d_model // c.n_head, c.rope_theta)
         self.register_buffer("rope_cos", cos, persistent=False)
         self.register_buffer("rope_sin", sin, persistent=False)
         self.apply(self._init)
@@ -197,26 +216,35 @@ class GPT(nn.Module):
         reduction="sum" lets the loop divide by the token count of the whole global batch.
         z_loss > 0 adds z_loss x logsumexp(logits)^2 per predicted token (PaLM): keeps the softmax
         normaliser near 1 so logits do not drift."""
+        logits = self.head(self.trunk(idx))
+        if targets is None:
+            return logits, None
+        return logits, self.loss(logits, targets, reduction, z_loss)
+
+    def trunk(self, idx):
+        """Token ids -> the final norm's output (a causal decoder, or a bidirectional encoder)."""
         T = idx.shape[1]
         x = self.drop(self.embed(idx))
         cos, sin = self.rope_cos[:T], self.rope_sin[:T]
         for b in self.blocks:
             x = b(x, cos, sin)
-        x = self.norm(x)
-        if self.lm_head is not None:
-            logits = self.lm_head(x)
-            if logits.size(-1) != self.config.vocab_size:  # padding rows: no token, no logit
-                logits = logits[..., :self.config.vocab_size]
-        else:
-            logits = F.linear(x, self.embed.weight[:self.config.vocab_size])
-        if targets is None:
-            return logits, None
+        return self.norm(x)
+
+    def head(self, x):
+        n = self.config.n_outputs
+        if self.lm_head is None:
+            return F.linear(x, self.embed.weight[:n])
+        logits = self.lm_head(x)
+        return logits[..., :n] if logits.size(-1) != n else logits  # padding rows: no token, no logit
+
+    @staticmethod
+    def loss(logits, targets, reduction: str, z_loss: float):
         flat, tgt = logits.float().reshape(-1, logits.size(-1)), targets.reshape(-1)
         loss = F.cross_entropy(flat, tgt, ignore_index=-100, reduction=reduction)
         if z_loss:
             z2 = torch.logsumexp(flat, dim=-1).square() * (tgt != -100)
             loss = loss + z_loss * (z2.sum() if reduction == "sum" else z2.sum() / (tgt != -100).sum().clamp(min=1))
-        return logits, loss
+        return loss
 
 
 def build_config(vocab_size: int, seq_len: int, preset: str | None = None, **overrides) -> GPTConfig:
@@ -224,4 +252,8 @@ def build_config(vocab_size: int, seq_len: int, preset: str | None = None, **ove
     dims.update({k: v for k, v in overrides.items() if v is not None})
     if dims.get("mlp") == "relu2" and overrides.get("ffn_mult") is None:
         dims["ffn_mult"] = 4.0  # SwiGLU's parameter count at its 8/3
-    return GPTConfig(vocab_size=vocab_size, seq_len=seq_len, **dims)
+    c = GPTConfig(vocab_size=vocab_size, seq_len=seq_len, **dims)
+    if c.objective == "span" and not c.n_sentinels:  # T5's 100, or as many as a window's spans
+        spans = noise_counts(seq_len + 1, c.noise_density, c.mean_span_length)[1]
+        c = replace(c, n_sentinels=max(100, spans))
+    return c

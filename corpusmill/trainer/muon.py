@@ -92,13 +92,14 @@ class MuonAdamW(torch.optim.Optimizer):
 
 
 def muon_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
-    """Blocks' matrices -> Muon (qkv in 3 parts, gate_up in 2); embedding, head, norms -> AdamW
+    """Blocks' matrices -> Muon (qkv in 3 parts, gate_up and cross-attention's kv in 2); embedding, head, norms -> AdamW
     (head and embedding decayed as make_optimizer decays them: matrices but not the embedding)."""
     by_parts: dict[int, list] = {}
     decay, no_decay = [], []
     for name, p in model.named_parameters():
-        if name.startswith("blocks.") and p.dim() == 2:
-            by_parts.setdefault(3 if name.endswith("qkv.weight") else 2 if name.endswith("gate_up.weight") else 1,
+        if name.startswith(("blocks.", "dec_blocks.")) and p.dim() == 2:
+            by_parts.setdefault(3 if name.endswith("qkv.weight") else 2 if name.endswith(("gate_up.weight", "kv.weight"))
+                                else 1,
                                 []).append(p)
         else:
             (decay if p.dim() >= 2 and not name.startswith("embed.") else no_decay).append(p)

@@ -33,7 +33,7 @@ def launched() -> bool:
 def shard(raw: torch.nn.Module) -> None:
     """In place: parameters become DTensors sharded on dim 0; build the optimizer after this."""
     from torch.distributed.fsdp import fully_shard
-    for b in raw.blocks:  # one all-gather per Block: only one Block's full weights live at a time
+    for b in [*raw.blocks, *getattr(raw, "dec_blocks", [])]:  # one all-gather per Block (span: and decoder Block)
         fully_shard(b)
     fully_shard(raw)  # embedding, final norm, head (tied weights stay in one group)
 

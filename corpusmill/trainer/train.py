@@ -14,6 +14,7 @@ from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.distributed as dist
 
@@ -31,9 +32,11 @@ from corpusmill.trainer.memory import check_fits
 from corpusmill.trainer.stop import StopSignals, leave
 from corpusmill.trainer.metrics import MetricsLog, peak_flops
 from corpusmill.trainer.mlm import IGNORE, TRAIN, VALIDATION, examples
+from corpusmill.trainer.encdec import make_model
 from corpusmill.trainer.model import GPT, build_config
 from corpusmill.trainer.muon import MuonAdamW, muon_groups
 from corpusmill.trainer.parallel import full_state, grad_sync, launched, load_full_state, shard, sharded, wrap_ddp
+from corpusmill.trainer.span import corrupt
 from corpusmill.trainer.tb import summary_writer_class
 
 
@@ -163,16 +166,37 @@ def train(cfg: TrainConfig, *, stop_after: int | None = None, batch_hook=None) -
 
 @dataclass(frozen=True)
 class Masking:
-    """What turns a rank's windows into (inputs, targets): causal shift, or the mlm mask's settings."""
+    """What turns a rank's windows into (inputs, targets): causal shift, the mlm mask's settings, or
+    span: T5's corruption of the whole seq_len + 1 window (sentinels from first_sentinel, EOS closing
+    inputs and targets)."""
     causal: bool
     seed: int
     vocab_size: int
     mask_id: int | None
     mask_prob: float
+    span: bool = False
+    eos_id: int | None = None
+    noise_density: float = 0.15
+    mean_span_length: float = 3.0
 
     def examples(self, batch, first_index: int, split: int):
+        if self.span:
+            ids = np.arange(first_index, first_index + len(batch))
+            return corrupt(batch.astype(np.int64), ids, self.seed, split, self.vocab_size, self.eos_id,
+                           self.noise_density, self.mean_span_length)
         return examples(batch, first_index, self.causal, self.seed, self.vocab_size, self.mask_id,
                         self.mask_prob, split)
+
+
+def _masking(mconf, seed: int, mask_prob: float, data: MixtureData) -> Masking:
+    eos = None
+    if mconf.objective == "span":
+        eos = (data.manifest.get("tokenizer") or {}).get("eos_id", data.meta.eos_id)
+        if eos is None or int(eos) < 0:
+            raise ConfigError(f"model.objective: span closes inputs and targets with EOS, but {data.folder}'s "
+                              "tokenizer has none (manifest tokenizer.eos_id); use a tokenizer with an EOS piece")
+    return Masking(mconf.causal, seed, mconf.vocab_size, mconf.mask_id, mask_prob, mconf.objective == "span",
+                   None if eos is None else int(eos), mconf.noise_density, mconf.mean_span_length)
 
 
 @dataclass
@@ -225,7 +249,9 @@ class Trainer:
         self.mconf = mconf = build_config(
             data.vocab_size, T, m.preset, n_layer=m.n_layer, n_head=m.n_head, d_model=m.d_model,
             ffn_mult=m.ffn_mult, dropout=spec.dropout, tie_embeddings=m.tie_embeddings, objective=m.objective,
-            qk_norm=m.qk_norm, mlp=m.mlp, zero_init=m.zero_init, vocab_multiple=m.vocab_multiple)
+            qk_norm=m.qk_norm, mlp=m.mlp, zero_init=m.zero_init, vocab_multiple=m.vocab_multiple,
+            noise_density=m.noise_density, mean_span_length=m.mean_span_length)
+        self.masking = _masking(mconf, spec.seed, m.mask_prob, data)  # span refuses a tokenizer without EOS here
         device = self.device
         if device.type == "cpu" and spec.cpu_threads:
             torch.set_num_threads(spec.cpu_threads)
@@ -233,9 +259,9 @@ class Trainer:
             torch.use_deterministic_algorithms(True, warn_only=True)
         self.fsdp = sharded(spec.parallel, world, launched())
         with torch.device("meta"):  # count before allocating: refuse what cannot fit, with the numbers
-            check_fits(mconf, GPT(mconf).num_params(False), micro, world, self.fsdp, device)
+            check_fits(mconf, make_model(mconf).num_params(False), micro, world, self.fsdp, device)
         torch.manual_seed(spec.seed)  # the same init on every rank
-        self.raw = GPT(mconf).to(device)
+        self.raw = make_model(mconf).to(device)
         if self.fsdp:
             shard(self.raw)  # before the optimizer, which must hold the sharded parameters
         self.opt = make_optimizer(self.raw, spec, device)
@@ -243,7 +269,6 @@ class Trainer:
         self.out = Path(cfg.output)
         self.ckdir = self.out / "checkpoints"
         self.state = TrainState()
-        self.masking = Masking(mconf.causal, spec.seed, mconf.vocab_size, mconf.mask_id, m.mask_prob)
         self.autocast = ((lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if device.type == "cuda"
                          else nullcontext)
         if self.master and (n := ckpt.remove_stale_temps(self.ckdir)):
@@ -348,8 +373,11 @@ class Trainer:
         # 3. forward/backward per micro batch. The loss is a mean over every predicted token of the
         # global batch (mlm: the count varies per micro batch and rank), so sums are scaled by
         # world / count (DDP averages over ranks); causal: every position is a target, no need to
-        # count (an all-reduce and a host sync)
-        count = self.tokens_per_step if self.mconf.causal else _all_sum((tgt != IGNORE).sum(), world).item()
+        # count (an all-reduce and a host sync); span: every target is predicted, all rows as long
+        if self.mconf.causal or self.masking.span:
+            count = self.tokens_per_step if self.mconf.causal else self.global_batch * tgt.shape[1]
+        else:
+            count = _all_sum((tgt != IGNORE).sum(), world).item()
         scale = world / max(1, count)
         loss_sum = torch.zeros((), device=device)
         micro = spec.micro_batch_size

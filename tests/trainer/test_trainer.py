@@ -55,7 +55,7 @@ def test_loss_falls_and_metrics(tmp_path):
     assert cks == ["step-00000030.pt", "step-00000040.pt"]  # keep_last 2
 
 
-@pytest.mark.parametrize("objective", ["causal", "mlm"])
+@pytest.mark.parametrize("objective", ["causal", "mlm", pytest.param("span", marks=pytest.mark.slow)])  # span: ~13 s
 def test_exact_resume_in_process(tmp_path, objective):
     a = tiny_cfg(tmp_path, "a", objective, dropout=0.1)
     b = tiny_cfg(tmp_path, "b", objective, dropout=0.1)
@@ -67,7 +67,7 @@ def test_exact_resume_in_process(tmp_path, objective):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("objective", ["causal", "mlm"])
+@pytest.mark.parametrize("objective", ["causal", "mlm", "span"])
 def test_exact_resume_after_sigkill(tmp_path, objective):
     a = tiny_cfg(tmp_path, "a", objective, steps=40, dropout=0.1, ckpt_every=5)
     b = tiny_cfg(tmp_path, "b", objective, steps=40, dropout=0.1, ckpt_every=5)
@@ -159,10 +159,11 @@ def test_cli_plan():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("objective", ["causal", "mlm"])
+@pytest.mark.parametrize("objective", ["causal", "mlm", "span"])
 def test_torchrun_two_ranks_match_one(tmp_path, objective):
     """2 gloo ranks x micro 2 vs 1 rank x micro 4 at the same global batch: same samples (mlm: same
-    masks, and the loss divides by the masked count of the whole global batch), same gradients up
+    masks; span: same corruption, encoder-decoder under DDP; the loss divides by the predicted count of the
+    whole global batch), same gradients up
     to float reduction order. Tolerance: 1e-4 relative per step over 10 steps."""
     one = tiny_cfg(tmp_path, "one", objective, steps=10, eval_every=5)
     two = tiny_cfg(tmp_path, "two", objective, steps=10, eval_every=5, micro_batch_size=2)

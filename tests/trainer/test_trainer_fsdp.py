@@ -78,10 +78,12 @@ def test_fsdp_two_ranks_match_one_and_checkpoints_interchange(tmp_path):
 
 
 @pytest.mark.slow
-def test_fsdp_mlm_two_ranks_match_one(tmp_path):
-    """The encoder under FSDP: its head is a slice of the sharded embedding (tied, no [MASK] logit)."""
-    one = tiny_cfg(tmp_path, "one", "mlm", steps=8, eval_every=4)
-    two = tiny_cfg(tmp_path, "two", "mlm", steps=8, eval_every=4, micro_batch_size=2, parallel="fsdp")
+@pytest.mark.parametrize("objective", ["mlm", "span"])
+def test_fsdp_mlm_two_ranks_match_one(tmp_path, objective):
+    """The encoder (mlm) and the encoder-decoder (span: decoder Blocks sharded too) under FSDP: the head is
+    a slice of the sharded embedding (tied, no [MASK] or decoder-start logit)."""
+    one = tiny_cfg(tmp_path, "one", objective, steps=8, eval_every=4)
+    two = tiny_cfg(tmp_path, "two", objective, steps=8, eval_every=4, micro_batch_size=2, parallel="fsdp")
     train(one)
     torchrun_two(two, tmp_path, "two")
     la, lb = loss_by_step(Path(one.output) / "metrics.jsonl"), loss_by_step(Path(two.output) / "metrics.jsonl")
