@@ -34,6 +34,11 @@ def check(cfg, stages: list[Stage]) -> list[Stage]:
     if first_deciding(local) == len(local):
         raise ConfigError("mode: annotate: no stage in `stages` has thresholds to re-apply (length, langid, quality, "
                           "classifier, sensitive have); use a plain build")
+    for s in local[first_deciding(local):]:  # known before any work: a stage set to remove, without decide()
+        if not s.decides() and getattr(s.options, "mode", None) == "remove":
+            raise ConfigError(f"mode: annotate: stage {s.name} (mode: remove) comes after a stage with thresholds but "
+                              "cannot re-decide its removals from annotations; put it before the first stage with "
+                              f"thresholds, or give it `mode: annotate`")
     for s in local:
         s.annotating = True
     return local

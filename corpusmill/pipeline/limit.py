@@ -55,7 +55,18 @@ def limit_parts(cfg: BuildConfig, parts: list[Part]) -> list[Part]:
 
 
 def _part_bytes(part: Part) -> int:
-    """Bytes on disk of the part (its range, or the whole file)."""
-    if part.end is not None:
-        return part.end - part.start
-    return int(file_signature(part.path).get("size") or 0)
+    """Bytes on disk of the part (its range, or the whole file). A Parquet range counts row groups,
+    not bytes: its share of the file's size, by the groups' uncompressed bytes, so split and whole
+    files weigh alike."""
+    size = int(file_signature(part.path).get("size") or 0)
+    if part.start == 0 and part.end is None:
+        return size
+    if part.format != "parquet":
+        return (part.end if part.end is not None else size) - part.start
+    import fsspec
+    import pyarrow.parquet as pq
+
+    with fsspec.open(part.path, "rb") as f:
+        meta = pq.ParquetFile(f).metadata
+    groups = [meta.row_group(i).total_byte_size for i in range(meta.num_row_groups)]
+    return size * sum(groups[part.start: part.end]) // (sum(groups) or 1)

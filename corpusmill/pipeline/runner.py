@@ -71,6 +71,8 @@ def config_fingerprint(cfg: BuildConfig, stages: list[Stage]) -> dict:
     config = cfg.model_dump(mode="json", exclude={"ray", "batch_size", "output", *unset})
     config["inputs"] = [spec.fingerprint() for spec in cfg.inputs]
     config["stages"] = [{s.name: s.options.model_dump(mode="json")} for s in stages]
+    if cfg.limit is not None:  # which N records: an output limited by the earlier rule (first N) is another build
+        config["limit_rule"] = "spread over parts by bytes"
     return {"corpusmill": __version__, "config": config}
 
 

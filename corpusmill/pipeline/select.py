@@ -56,6 +56,8 @@ def run_select(source: str | Path, output: str | Path, sets: list[str] | dict, *
         # only an earlier select (finished or killed) is replaced: never a build or a user's folder
         raise ConfigError(f"{NEEDED_BY}: {dst} is not empty and not an earlier `corpus select` output; give a new "
                           "or empty folder (a select output is rewritten whole)")
+    for s in stages:  # as a build does before any work: e.g. dedup.against's earlier builds complete
+        s.check(str(dst))
     ray_address = cluster_address(ray_address or cfg.ray.address)
     src_out = Output(src)
     if sorted(part_ids) != src_out.finished_parts():
@@ -69,9 +71,10 @@ def run_select(source: str | Path, output: str | Path, sets: list[str] | dict, *
     t0 = time.perf_counter()
     with exclusive(dst, "select output"):
         out.reset()  # a pure function of the annotate build and the thresholds: always written whole
+        # the mark first: a select killed after this leaves a folder the next select may replace
+        atomic_write_text(dst / SELECT_MARK, json.dumps({"from": str(src), "set": sets if isinstance(sets, dict) else list(sets)}))
         out.prepare(config_fingerprint(cfg, stages))
         artifact.clear(dst)
-        atomic_write_text(dst / SELECT_MARK, json.dumps({"from": str(src), "set": sets if isinstance(sets, dict) else list(sets)}))
         if len(markers) == 1 and not globals_:  # nothing to share out: no Ray to start
             part_stats, seconds_parts = [select_part(src, out, markers[0], local)], time.perf_counter() - t0
         else:
@@ -194,7 +197,8 @@ def _write_artifact(cfg: BuildConfig, stages: list[Stage], out: Output, stats: d
     artifact.write(out.root, "build", config=config_fingerprint(cfg, stages),
                    fingerprint=artifact.files_fingerprint(out.root, docs, extra={
                        "totals": stats["totals"], "config": artifact.sha256_json(config_fingerprint(cfg, stages))}),
-                   inputs=[artifact.input_ref(source, src, "annotated")],
+                   inputs=[artifact.input_ref(source, src, "annotated")]
+                   + [i for s in stages for i in s.lineage(str(out.root), stats["stages"].get(s.name, {}))],
                    details={"documents": stats["totals"]["kept"], "unfinished": None, "mode": "build",
                             "selected_from": str(src), "sources": {n: s["kept"] for n, s in stats["sources"].items()},
                             "command": None})

@@ -20,14 +20,15 @@ _FULL = StateDictOptions(full_state_dict=True, cpu_offload=True)
 
 def sharded(parallel: str, world: int, launched: bool = False) -> bool:
     """FSDP over the ranks. One process has nothing to shard over, so it runs the plain model, unless
-    it was launched as a process group (torchrun --nproc_per_node 1, or MASTER_ADDR/MASTER_PORT set):
+    it was launched as a process group (torchrun --nproc_per_node 1, or MASTER_ADDR/PORT, RANK and WORLD_SIZE set):
     then a one-rank mesh, which measures what FSDP2's hooks and DTensors cost on one GPU."""
     return parallel == "fsdp" and (world > 1 or launched)
 
 
 def launched() -> bool:
-    """Started by torchrun (or with its rendezvous variables set by hand)."""
-    return "MASTER_ADDR" in os.environ and "MASTER_PORT" in os.environ
+    """Started by torchrun (or with its rendezvous variables set by hand). RANK and WORLD_SIZE too: some
+    cluster wrappers export MASTER_ADDR/PORT to every job, and a group cannot start without them."""
+    return all(k in os.environ for k in ("MASTER_ADDR", "MASTER_PORT", "RANK", "WORLD_SIZE"))
 
 
 def shard(raw: torch.nn.Module) -> None:

@@ -23,10 +23,11 @@ DENSITY, MEAN_SPAN = 0.15, 3.0  # T5's defaults
 
 def noise_counts(length: int, density: float = DENSITY, mean_span: float = MEAN_SPAN) -> tuple[int, int]:
     """(noise tokens, noise spans) of a window of `length` tokens; at least one of each, and at least
-    one token kept."""
+    one token kept. Spans alternate with runs of kept tokens, so there are never more spans than kept
+    tokens (a high density with short spans, e.g. 0.6 and 1, would otherwise ask for more)."""
     length = max(length, 2)
     noise = min(max(int(round(length * density)), 1), length - 1)
-    return noise, max(int(round(noise / mean_span)), 1)
+    return noise, min(max(int(round(noise / mean_span)), 1), length - noise)
 
 
 def corrupted_lengths(length: int, density: float = DENSITY, mean_span: float = MEAN_SPAN) -> tuple[int, int]:

@@ -93,3 +93,20 @@ def test_compression_ratio_is_measured_on_the_file(tmp_path):
     (tmp_path / "t.txt").write_bytes(raw)
     assert compression_ratio(str(tmp_path / "t.txt.gz")) == pytest.approx(len(raw) / len(gzip.compress(raw)))
     assert compression_ratio(str(tmp_path / "t.txt")) == 1.0
+
+
+def test_limit_weighs_a_split_parquet_file_by_its_bytes(tmp_path):
+    """A Parquet range counts row groups, not bytes: its weight is its share of the file's size, so the
+    parts of a split file add up to the file and weigh like a whole file of that size."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from corpusmill.pipeline.limit import _part_bytes
+    from corpusmill.pipeline.parts import Part
+
+    path = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"text": [f"document number {i} " * 20 for i in range(1000)]}), path, row_group_size=100)
+    size = path.stat().st_size
+    whole = _part_bytes(Part("s", str(path), "t.parquet", "parquet"))
+    head, tail = (_part_bytes(Part("s", str(path), "t.parquet", "parquet", a, b)) for a, b in ((0, 3), (3, None)))
+    assert whole == size and abs(head + tail - size) <= 1 and abs(head / size - 0.3) < 0.02

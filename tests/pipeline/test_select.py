@@ -209,8 +209,11 @@ def test_annotate_refuses_what_select_could_not_redo(tmp_path):
     changed = annotate.record(Normalize(), batch, pa.table({"text": ["a", "B"]}), [None, None])
     assert changed.column("_text_before.normalize").to_pylist() == [None, "b"]  # what select gives a removed row
     write_jsonl(tmp_path / "news.jsonl", documents()[:2])
+    (tmp_path / "evals.txt").write_text("a question from an evaluation set that must not be trained on\n")
+    decon = {"decontaminate": {"references": [{"name": "evals", "path": str(tmp_path / "evals.txt")}], "mode": "remove"}}
     for extra, says in (({"partition_by": "lang"}, "cannot be combined with partition_by"),
-                        ({"stages": [{"normalize": {}}]}, "no stage in `stages` has thresholds")):
+                        ({"stages": [{"normalize": {}}]}, "no stage in `stages` has thresholds"),
+                        ({"stages": [*STAGES[:2], decon]}, "stage decontaminate \\(mode: remove\\) comes after")):
         cfg = {"inputs": [{"name": "news", "path": str(tmp_path / "news.jsonl")}], "output": str(tmp_path / "o"),
                "mode": "annotate", "stages": STAGES[:2], **extra}
         (tmp_path / "b.yaml").write_text(yaml.safe_dump(cfg))

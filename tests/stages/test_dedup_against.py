@@ -159,3 +159,9 @@ def test_an_unfinished_earlier_build_is_refused_before_any_work(tmp_path):
                                           r"re-run `corpus build`"):
         build(tmp_path, "B", ["b"], against=[str(tmp_path / "A")])
     assert not (tmp_path / "B").exists()  # refused before anything was written
+    # an annotate build's documents/ holds what its thresholds would remove: refused, saying what to do
+    artifact.write(tmp_path / "A", "build", config={}, fingerprint=m["fingerprint"],
+                   details={**m["details"], "mode": "annotate"})
+    with pytest.raises(ConfigError, match=r"A is an annotate build .*run `corpus select`"):
+        build(tmp_path, "B", ["b"], against=[str(tmp_path / "A")])
+    assert not (tmp_path / "B").exists()

@@ -37,6 +37,9 @@ def test_t5_lengths_and_noise_statistics():
     spans = np.array(spans)
     assert spans.mean() == pytest.approx(85 / 28)
     assert spans.min() == 1 and spans.max() >= 8 and 0.2 < (spans == 1).mean() < 0.5  # random lengths, not all 3
+    # a high density with short spans (allowed by the config) would ask for more spans than kept tokens
+    m = noise_mask(129, rng, density=0.6, mean_span=1.0)
+    assert m.sum() == round(129 * 0.6) and len(_runs(m)) == 129 - m.sum()  # as many spans as kept runs allow
 
 
 def test_corruption_round_trips_and_is_a_function_of_sample_index():

@@ -37,6 +37,10 @@ def check_builds(builds: list[str], exclude: Path) -> list[dict]:
         if root_p == Path(exclude).resolve():
             raise ConfigError(f"dedup.against: {root} is this build's own output; name earlier builds only")
         m = artifact.require(root_p, "build", "dedup.against")
+        if m["details"].get("mode") == "annotate":  # its documents/ holds what its thresholds would remove
+            raise artifact.ArtifactError(f"dedup.against: {root} is an annotate build (`mode: annotate`): its "
+                                         "documents are not what a build keeps; run `corpus select` on it and "
+                                         "name the select's output instead")
         if not m["details"].get("documents"):
             raise artifact.ArtifactError(f"dedup.against: {root} kept no documents; nothing to deduplicate against "
                                          "(drop it from `against`)")
