@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import emit, skip  # noqa: E402
+from _common import emit, process_tree, skip  # noqa: E402
 
 import realdocs  # noqa: E402
 
@@ -92,32 +92,6 @@ def write_corpus(path: Path, n: int, pool: list[str], seed: int = 0) -> dict:
     return planted
 
 
-def _tree(pid: int) -> tuple[int, dict[int, float]]:
-    """RSS in bytes of pid and all its descendants, and each one's CPU seconds so far (from /proc)."""
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    cpu: dict[int, float] = {}
-    tick = os.sysconf("SC_CLK_TCK")
-    for d in Path("/proc").iterdir():
-        if not d.name.isdigit():
-            continue
-        try:
-            stat = (d / "stat").read_text()
-            fields = stat[stat.rindex(")") + 2:].split()
-            children.setdefault(int(fields[1]), []).append(int(d.name))
-            rss[int(d.name)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
-            cpu[int(d.name)] = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
-        except (OSError, ValueError, IndexError):
-            continue
-    total, seen, todo = 0, {}, [pid]
-    while todo:
-        p = todo.pop()
-        total += rss.get(p, 0)
-        seen[p] = cpu.get(p, 0.0)
-        todo += children.get(p, [])
-    return total, seen
-
-
 def run(cmd: list[str], cwd: Path, env: dict) -> dict:
     """Wall time, CPU time and peak process-tree RSS of one command. CPU seconds (user + system of
     every process of the tree, as last sampled, so up to 0.1 s of each process's end is missed) do not
@@ -129,9 +103,9 @@ def run(cmd: list[str], cwd: Path, env: dict) -> dict:
 
     def sample():
         while not done.wait(0.1):
-            rss, times = _tree(proc.pid)
-            peak[0] = max(peak[0], rss)
-            for p, t in times.items():
+            tree = process_tree(proc.pid)
+            peak[0] = max(peak[0], sum(rss for rss, _ in tree.values()))
+            for p, (_, t) in tree.items():
                 cpu[p] = max(cpu.get(p, 0.0), t)
 
     t = threading.Thread(target=sample, daemon=True)
@@ -262,23 +236,6 @@ c.shutdown()
 """
 
 
-def _descendants(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit():
-            try:
-                stat = (d / "stat").read_text()
-                children.setdefault(int(stat[stat.rindex(")") + 2:].split()[1]), []).append(int(d.name))
-            except (OSError, ValueError):
-                continue
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo += children.get(p, [])
-    return out
-
-
 def cluster_check(work: Path, scale: int, env: dict) -> dict:
     """The SIZE build again through --ray-address: a two-node ray.cluster_utils.Cluster on this machine
     (head + one more node, kept on loopback), stopped afterwards with every process it started; the
@@ -295,7 +252,7 @@ def cluster_check(work: Path, scale: int, env: dict) -> dict:
         (d / "cl.yaml").write_text((d / "build.yaml").read_text().replace('"output": "out"', '"output": "outc"'))
         r = run([str(BIN / "corpus"), "build", "cl.yaml", "--quiet", "--ray-address", address], d, env)
     finally:
-        tree = _descendants(helper.pid)
+        tree = list(process_tree(helper.pid))
         helper.stdin.close()
         try:
             helper.wait(timeout=60)

@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._common import REPO, emit, shared_data, skip  # noqa: E402
+from benchmarks._common import REPO, emit, process_tree, shared_data, skip  # noqa: E402
 
 BENCH = "tokenize"
 
@@ -73,43 +73,13 @@ def write_corpus(out: Path, docs: list[dict], target_bytes: int, per_part: int =
     return total
 
 
-def _tree(root: int) -> list[int]:
-    """root and all its descendants (an embedded Ray's raylet and workers among them), from /proc."""
-    kids: dict[int, list[int]] = {}
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                stat = open(f"/proc/{d}/stat").read()
-                kids.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(d))
-            except OSError:
-                pass
-    out, todo = [], [root]
-    while todo:
-        out.append(todo.pop())
-        todo += kids.get(out[-1], [])
-    return out
-
-
 def _tree_rss_bytes(root: int) -> int:
-    total = 0
-    for pid in _tree(root):
-        try:
-            total += int(open(f"/proc/{pid}/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-        except OSError:
-            pass
-    return total
+    return sum(rss for rss, _ in process_tree(root).values())
 
 
 def _tree_cpu_s(root: int) -> float:
     """CPU seconds (user + system) so far of root's living process tree."""
-    total = 0
-    for pid in _tree(root):
-        try:
-            f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-            total += int(f[11]) + int(f[12])
-        except OSError:
-            pass
-    return total / os.sysconf("SC_CLK_TCK")
+    return sum(cpu for _, cpu in process_tree(root).values())
 
 
 def tree_peak_rss(pid: int, stop: threading.Event, out: list) -> None:
