@@ -13,22 +13,8 @@ from corpusmill.cli import main
 from corpusmill.inspection import select
 from corpusmill.pipeline.config import load_build_config
 from corpusmill.pipeline.runner import run_build
-from fixtures import write_jsonl
+from fixtures import TOWN_NEWS as SENTENCES, write_jsonl
 
-SENTENCES = [
-    "The council voted on Tuesday to repair the old stone bridge before the winter floods.",
-    "Farmers at the Saturday market said the late frost had cut their apple harvest by half.",
-    "A new bus route will link the hospital with the railway station from next month.",
-    "The library is asking readers to return overdue books without paying any fines this week.",
-    "Volunteers planted two hundred trees along the river path, where the old mill once stood.",
-    "The school choir won the regional competition with a song written by one of its pupils.",
-    "Engineers found that the water pipes under the main street are more than a century old.",
-    "The museum opened an exhibition of maps drawn by sailors who charted the northern coast.",
-    "Local bakers have agreed to share their ovens with the soup kitchen during the holidays.",
-    "The football club is looking for a new coach after a season with more losses than wins.",
-    "Residents complained that the street lights on the hill have been dark for three weeks.",
-    "A family of otters has returned to the canal, to the delight of walkers and children.",
-]
 
 
 def article(seed: int) -> str:
