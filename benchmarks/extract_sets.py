@@ -42,7 +42,7 @@ class Page:
     gold: Counter
     page_type: str
     domain: str
-    gold_text: str = ""  # the gold main text itself (the line model's training target)
+    gold_text: str = ""  # the gold main text itself (the block model's training target)
 
 
 def counts(text: str) -> Counter:

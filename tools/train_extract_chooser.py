@@ -2,14 +2,15 @@
 print cross-validated figures (a site's pages never on both sides).
 
 The engine (corpusmill/stages/extract_chooser.py) always runs resiliparse (one parse, two texts:
-main content, and the page less its chrome) and computes cheap features. Models of boosted trees:
-  lines         (line features)          predicts the share of a line's word pairs in the gold text;
-                                         each resiliparse text is kept also without the lines
-                                         scored <= LINE_THRESHOLD: four cheap texts in all
+main content, and the page less its chrome), cuts the page into DOM blocks (extract_blocks.py) and
+computes cheap features. Models of boosted trees:
+  blocks1       (block features)         predicts the share of a block's word pairs in the gold text
+  blocks2       (+ blocks1 around it)    the same, second stage; the blocks it scores above 0.5,
+                                         0.3 and 0.7 are three more cheap texts: five in all
   f1_<text>     (page features)          predicts each cheap text's word-F1; the best is the pick
   gain          (page features)          predicts F1(trafilatura) - F1(pick): run trafilatura when it
-                                         is above `tau`, set so that trafilatura runs on at most the
-                                         share of WCXB pages the speed budget allows
+                                         is above `tau` (and 0), set so that trafilatura's cost on the
+                                         WCXB pages it runs on fits the speed budget
   keep          (+ trafilatura's text)   predicts F1(trafilatura) - F1(pick): keep it when > 0
 Training sets: WCXB's dev split, and with --aeb-weight > 0 the 181 ScrapingHub articles too (each
 weighing that many WCXB pages): then both sets are reported by cross-validation, else the articles
@@ -41,16 +42,16 @@ sys.path.insert(0, str(REPO / "tools"))
 import gbdt  # noqa: E402
 
 from benchmarks.extract_sets import CANDIDATES, ENGINE_SETTINGS, load_set, outputs, setting_fn, versions, word_f1  # noqa: E402
-from corpusmill.stages.extract_chooser import (CHEAP, MODEL_PATH, Trees, drop_boilerplate, line_features,  # noqa: E402
-                                               page_features, pair_features, text_lines)
+from corpusmill.stages.extract_blocks import (BlockModel, block_features, kept_text, second_features,  # noqa: E402
+                                             segment)
+from corpusmill.stages.extract_chooser import BLOCK_THRESHOLDS, CHEAP, MODEL_PATH, page_features, pair_features  # noqa: E402
 
 MAIN, PAGE = CANDIDATES  # the two resiliparse texts, in resiliparse_texts' order
 BEFORE = "hybrid (before issue 15)"
 PLAIN = "trafilatura"
 PARAMS = {"trees": 120, "depth": 3, "rate": 0.06, "min_leaf": 20}
-LINE_PARAMS = {"trees": 100, "depth": 4, "rate": 0.1, "min_leaf": 40}
-LINE_THRESHOLD = 0.5  # a line stays when at least half its word pairs are predicted to be main text
-LINES_PER_TEXT = 80  # training sample of lines per text (weighted back to the text's size)
+BLOCK_PARAMS = {"trees": 100, "depth": 4, "rate": 0.1, "min_leaf": 40}
+BLOCKS_PER_PAGE = 60  # training sample of blocks per page (each page weighs the same; a block by sqrt(words))
 _WORD = re.compile(r"\w+")
 
 
@@ -63,8 +64,8 @@ def folds_by_domain(domains: list[str], k: int) -> np.ndarray:
     return np.array([zlib.crc32(d.encode()) % k for d in domains])
 
 
-def line_target(lines: list[str], gold: str) -> np.ndarray:
-    """Share of each line's adjacent word pairs (its word, for one-word lines) found in the gold text."""
+def block_target(lines: list[str], gold: str) -> np.ndarray:
+    """Share of each block's adjacent word pairs (its word, for one-word blocks) found in the gold text."""
     g = _WORD.findall(gold.lower())
     pairs, words = set(zip(g, g[1:])), set(g)
     out = []
@@ -78,21 +79,21 @@ def line_target(lines: list[str], gold: str) -> np.ndarray:
 
 
 def load(set_name: str, traf_name: str) -> dict:
-    """One gold set as arrays: page features, line features and targets, each engine's word-F1 and
-    CPU seconds, types, domains."""
+    """One gold set as arrays: page features, blocks with their features and targets, each engine's
+    word-F1 and CPU seconds, types, domains."""
     pages = load_set(set_name)
     out = {n: outputs(set_name, n, setting_fn(n), pages) for n in dict.fromkeys((MAIN, PAGE, traf_name, BEFORE, PLAIN))}
-    rows1, pairs, feat_cpu, pair_cpu, lines, sizes = [], [], [], [], [], []
+    rows1, pairs, feat_cpu, pair_cpu, blocks = [], [], [], [], []
     for p in pages:
         main, page, traf = out[MAIN][p.pid][0], out[PAGE][p.pid][0], out[traf_name][p.pid][0]
         tree = HTMLTree.parse(p.html)  # the parse is inside the resiliparse texts' timed cost
         t0 = time.process_time()
         rows1.append(page_features(tree, p.html, p.url, main, page))
-        ml, pl = text_lines(main), text_lines(page)
-        fm, fp = line_features(ml, set(ml), False), line_features(pl, set(ml), True)
+        b = segment(p.html)
+        x = block_features(b) if b.texts else None
         feat_cpu.append(time.process_time() - t0)
-        lines.append((ml, fm, line_target(ml, p.gold_text), pl, fp, line_target(pl, p.gold_text)))
-        sizes.append((len(main), len(page)))
+        words = np.array([len(_WORD.findall(t)) for t in b.texts], dtype=np.float64)
+        blocks.append((b, x, block_target(b.texts, p.gold_text), words))
         t0 = time.process_time()
         pairs.append({**pair_features(main, traf, "traf"), **pair_features(page, traf, "trafp")})
         pair_cpu.append(time.process_time() - t0)
@@ -102,53 +103,64 @@ def load(set_name: str, traf_name: str) -> dict:
             "f": {n: np.array([word_f1(o[p.pid][0], p.gold) for p in pages]) for n, o in out.items()},
             "cpu": {n: np.array([o[p.pid][1] for p in pages]) for n, o in out.items()},
             "feat_cpu": np.array(feat_cpu), "pair_cpu": np.array(pair_cpu), "types": np.array([p.page_type for p in pages]),
-            "domains": [p.domain for p in pages], "lines": lines, "gold": [p.gold for p in pages],
-            "sizes": np.array(sizes, dtype=np.float64).reshape(-1, 2)}
+            "domains": [p.domain for p in pages], "blocks": blocks, "gold": [p.gold for p in pages]}
 
 
 def pool(a: dict, b: dict) -> dict:
     """Two sets as one (the features are the same names in the same order)."""
-    both = {k: np.concatenate([a[k], b[k]]) for k in ("set", "x1", "pairs", "feat_cpu", "pair_cpu", "types", "sizes")}
+    both = {k: np.concatenate([a[k], b[k]]) for k in ("set", "x1", "pairs", "feat_cpu", "pair_cpu", "types")}
     both.update({k: {n: np.concatenate([a[k][n], b[k][n]]) for n in a[k]} for k in ("f", "cpu")})
-    both.update({k: a[k] + b[k] for k in ("domains", "lines", "gold")})
+    both.update({k: a[k] + b[k] for k in ("domains", "blocks", "gold")})
     return {**both, "names1": a["names1"], "names_pairs": a["names_pairs"]}
 
 
-def fit_lines(data: dict, rows: np.ndarray, weight: np.ndarray) -> dict:
-    """The line model, on a fixed sample of each training text's lines."""
+def fit_blocks(data: dict, rows: np.ndarray, weight: np.ndarray) -> dict:
+    """The block model's two stages, on a fixed sample of each training page's blocks (the second
+    stage sees the first's scores of whole pages, as the engine does)."""
     rng = np.random.default_rng(0)
-    xs, ys, ws = [], [], []
-    for i in np.nonzero(rows)[0]:
-        ml, fm, ym, pl, fp, yp = data["lines"][i]
-        for x, y in ((fm, ym), (fp, yp)):
-            if not len(y):
-                continue
-            take = np.arange(len(y)) if len(y) <= LINES_PER_TEXT else np.sort(rng.choice(len(y), LINES_PER_TEXT, replace=False))
-            xs.append(x[take])
-            ys.append(y[take])
-            ws.append(np.full(len(take), weight[i] / len(take)))  # every text weighs the same
-    return gbdt.fit(np.vstack(xs), np.concatenate(ys), weight=np.concatenate(ws), **LINE_PARAMS)
+    train = [i for i in np.nonzero(rows)[0] if data["blocks"][i][1] is not None]
+    takes, xs, ys, ws = [], [], [], []
+    for i in train:
+        _, x, y, words = data["blocks"][i]
+        take = np.arange(len(y)) if len(y) <= BLOCKS_PER_PAGE else np.sort(rng.choice(len(y), BLOCKS_PER_PAGE, replace=False))
+        w = np.sqrt(words[take] + 1.0)
+        takes.append(take)
+        xs.append(x[take])
+        ys.append(y[take])
+        ws.append(weight[i] * w / w.sum())  # every page weighs the same
+    y, w = np.concatenate(ys), np.concatenate(ws)
+    first = gbdt.fit(np.vstack(xs), y, weight=w, **BLOCK_PARAMS)
+    stage1 = BlockModel(first, first).first
+    x2 = [second_features(data["blocks"][i][1], stage1.predict_rows(data["blocks"][i][1]), data["blocks"][i][0])[take]
+          for i, take in zip(train, takes)]
+    return {"blocks1": first, "blocks2": gbdt.fit(np.vstack(x2), y, weight=w, **BLOCK_PARAMS)}
 
 
-def cheap_f1(data: dict, lines_model: dict, timed: bool = False) -> tuple[dict, np.ndarray, np.ndarray]:
-    """Word-F1 of the four cheap texts per page, how much the line model kept, and its CPU seconds
-    per page (the engine's own code: Trees.predict_rows and drop_boilerplate)."""
-    trees = Trees(lines_model)
-    f = {name: np.zeros(len(data["gold"])) for name in CHEAP}
+def cheap_f1(data: dict, block_models: dict) -> tuple[dict, np.ndarray, np.ndarray]:
+    """Word-F1 of the cheap texts per page, the block features the engine adds to the page's,
+    and the block model's CPU seconds per page (the engine's own code: BlockModel and kept_text)."""
+    model = BlockModel(block_models["blocks1"], block_models["blocks2"])
+    n = len(data["gold"])
+    f = {name: np.zeros(n) for name in CHEAP}
     f["main"], f["page"] = data["f"][MAIN], data["f"][PAGE]
-    shares, cpu = np.zeros((len(data["gold"]), 2)), np.zeros(len(data["gold"]))
-    for i, (ml, fm, _, pl, fp, _) in enumerate(data["lines"]):
+    extra, cpu = np.zeros((n, 1 + len(BLOCK_THRESHOLDS))), np.zeros(n)
+    for i, (b, x, _, _) in enumerate(data["blocks"]):
         t0 = time.process_time()
-        kept = [drop_boilerplate(ls, trees.predict_rows(x), LINE_THRESHOLD) if ls else "" for ls, x in ((ml, fm), (pl, fp))]
+        scores = model.second.predict_rows(second_features(x, model.first.predict_rows(x), b)) if x is not None else np.zeros(0)
+        texts = {name: kept_text(b, scores, t) for name, t in BLOCK_THRESHOLDS.items()}
         cpu[i] = time.process_time() - t0
-        for j, name in enumerate(("main_kept", "page_kept")):
-            f[name][i] = word_f1(kept[j], data["gold"][i])
-            shares[i, j] = len(kept[j]) / max(data["sizes"][i, j], 1)  # as kept_features() in the engine
-    return f, shares, cpu
+        total = max(sum(len(t) for t in b.texts), 1)
+        extra[i, 0] = np.log1p(len(b.texts))  # as cheap_texts() in the engine
+        for j, name in enumerate(BLOCK_THRESHOLDS):
+            f[name][i] = word_f1(texts[name], data["gold"][i])
+            extra[i, 1 + j] = len(texts[name]) / total
+    return f, extra, cpu
 
 
-def fit_models(x1, pairs, f: dict, f_traf, speed_share: float, weight, budget_rows) -> dict:
-    """The pick, gain and keep models; `tau` lets trafilatura run on `speed_share` of the `budget_rows` pages."""
+def fit_models(x1, pairs, f: dict, f_traf, spare_s: float, traf_cost, weight, budget_rows) -> dict:
+    """The pick, gain and keep models; `tau` lets trafilatura run on the `budget_rows` pages of the
+    largest predicted gain whose trafilatura costs (`traf_cost`) fit `spare_s` a page on average
+    (cheap pages cost less of the budget: articles are short), and only where a gain is predicted."""
     fit = lambda x, y: gbdt.fit(x, y, weight=weight, **PARAMS)  # noqa: E731
     models = {f"f1_{name}": fit(x1, f[name]) for name in CHEAP}
     pick = np.argmax([gbdt.predict(models[f"f1_{name}"], x1) for name in CHEAP], axis=0)
@@ -156,7 +168,9 @@ def fit_models(x1, pairs, f: dict, f_traf, speed_share: float, weight, budget_ro
     models["gain"] = fit(x1, f_traf - cheap)
     models["keep"] = fit(np.column_stack([x1, pairs, pick]), f_traf - cheap)
     g = gbdt.predict(models["gain"], x1)[budget_rows]
-    models["tau"] = float(np.quantile(g, 1 - speed_share)) if speed_share < 1 else -np.inf
+    order = np.argsort(-g, kind="stable")
+    fits = int((np.cumsum(traf_cost[budget_rows][order]) <= spare_s * len(g)).sum())  # a prefix: costs are >= 0
+    models["tau"] = max(float(g[order[fits]]) if fits < len(g) else -np.inf, 0.0)
     return models
 
 
@@ -194,46 +208,46 @@ def main() -> None:
     weight = np.where(data["set"] == "aeb", args.aeb_weight, 1.0)
     is_dev = data["set"] == "wcxb_dev"
 
-    # The final line model first: its live cost per page enters the speed plan.
-    final_lines = fit_lines(data, np.ones(n, bool), weight)
-    f_all, shares_all, line_cpu = cheap_f1(data, final_lines)
-    # Speed: resiliparse (either text's time covers the one parse and both texts), the features and
-    # the line model always, trafilatura (+ its pair features) on a share of pages; budget: the old
-    # default's CPU / speedup, planned on WCXB's pages of every type.
-    always = cpu[MAIN] + data["feat_cpu"] + line_cpu
+    # The final block model first: its live cost per page enters the speed plan.
+    final_blocks = fit_blocks(data, np.ones(n, bool), weight)
+    f_all, shares_all, block_cpu = cheap_f1(data, final_blocks)
+    # Speed: resiliparse (either text's time covers the one parse and both texts), the features, the
+    # blocks and their model always, trafilatura (+ its pair features) on a share of pages; budget:
+    # the old default's CPU / speedup, planned on WCXB's pages of every type.
+    always = cpu[MAIN] + data["feat_cpu"] + block_cpu
     extra = cpu[args.traf] + data["pair_cpu"]
     budget = cpu[BEFORE][is_dev].mean() / args.speedup * args.margin
-    share = float(np.clip((budget - always[is_dev].mean()) / extra[is_dev].mean(), 0, 1))
+    spare = max(budget - always[is_dev].mean(), 0.0)  # seconds a page left for trafilatura, on average
 
     fold = folds_by_domain(data["domains"], args.folds)
     chosen, cost, ran = np.zeros(n), np.zeros(n), np.zeros(n, bool)
     picks = np.zeros(n, np.int64)
     for k in range(args.folds):
         tr, te = fold != k, fold == k
-        fk, shares, _ = cheap_f1(data, fit_lines(data, tr, weight))
+        fk, shares, _ = cheap_f1(data, fit_blocks(data, tr, weight))
         xk = np.column_stack([x1, shares])
-        models = fit_models(xk[tr], pairs[tr], {c: v[tr] for c, v in fk.items()}, f[args.traf][tr], share,
-                            weight[tr], is_dev[tr])
+        models = fit_models(xk[tr], pairs[tr], {c: v[tr] for c, v in fk.items()}, f[args.traf][tr], spare,
+                            extra[tr], weight[tr], is_dev[tr])
         pick, run, keep = decide(models, xk[te], pairs[te])
         cheap = np.choose(pick, [fk[c][te] for c in CHEAP])
         chosen[te] = np.where(keep, f[args.traf][te], cheap)
         cost[te] = always[te] + run * extra[te]
         ran[te], picks[te] = run, pick
         print(json.dumps({"fold": k, "test_pages": int(te.sum()), "word_f1": round(float(chosen[te].mean()), 4)}), flush=True)
-    report = {"folds": args.folds, "traf": args.traf, "aeb_weight": args.aeb_weight, "planned_share": round(share, 3),
-              "line_threshold": LINE_THRESHOLD, "feature_ms": round(1000 * float(dev["feat_cpu"].mean()), 2),
-              "line_model_ms": round(1000 * float(line_cpu[is_dev].mean()), 2)}
+    report = {"folds": args.folds, "traf": args.traf, "aeb_weight": args.aeb_weight, "spare_ms": round(1000 * spare, 2),
+              "block_thresholds": BLOCK_THRESHOLDS, "feature_ms": round(1000 * float(dev["feat_cpu"].mean()), 2),
+              "block_model_ms": round(1000 * float(block_cpu[is_dev].mean()), 2)}
     plain_types = summary(PLAIN, dev["f"][PLAIN], dev["cpu"][PLAIN], dev["types"])["by_type"]
     for name in (BEFORE, PLAIN, args.traf, MAIN, PAGE):
         print(json.dumps(summary(name, dev["f"][name], dev["cpu"][name], dev["types"])))
     xf = np.column_stack([x1, shares_all])
-    models = fit_models(xf, pairs, f_all, f[args.traf], share, weight, is_dev)
+    models = fit_models(xf, pairs, f_all, f[args.traf], spare, extra, weight, is_dev)
     for name, d in (("wcxb_dev", dev), ("aeb", aeb)):
         rows = data["set"] == name
         if rows.any():  # cross-validated: this set's pages were in the pool
             got, f_, c_, run_, pick_ = "auto (cross-validated)", chosen[rows], cost[rows], ran[rows], picks[rows]
         else:  # kept out of training: the final models, on pages they never saw
-            fd, sd, cd = cheap_f1(d, final_lines)
+            fd, sd, cd = cheap_f1(d, final_blocks)
             pick_, run_, keep = decide(models, np.column_stack([d["x1"], sd]), d["pairs"])
             f_ = np.where(keep, d["f"][args.traf], np.choose(pick_, [fd[c] for c in CHEAP]))
             c_ = d["cpu"][MAIN] + d["feat_cpu"] + cd + run_ * (d["cpu"][args.traf] + d["pair_cpu"])
@@ -248,14 +262,13 @@ def main() -> None:
     print(json.dumps({"types_below_plain_trafilatura": below}))
     if args.no_write:
         return
-    names1 = data["names1"] + ["main_share", "page_share"]
+    names1 = data["names1"] + ["blocks_count"] + [f"{name}_share" for name in BLOCK_THRESHOLDS]
     spec = {"trained_on": f"WCXB dev split ({len(dev['types'])} pages)"
                           + (f" and the ScrapingHub articles (181, weight {args.aeb_weight})" if args.aeb_weight > 0 else "")
                           + f", {versions()}", "cross_validated": report,
             "traf_options": {k: v for k, v in ENGINE_SETTINGS[args.traf].items() if k != "engine"},
-            "tau": models["tau"], "line_threshold": LINE_THRESHOLD, "features1": names1,
-            "features2": names1 + data["names_pairs"] + ["pick"],
-            "models": {"lines": final_lines, **{k: v for k, v in models.items() if k != "tau"}}}
+            "tau": models["tau"], "features1": names1, "features2": names1 + data["names_pairs"] + ["pick"],
+            "models": {**final_blocks, **{k: v for k, v in models.items() if k != "tau"}}}
     MODEL_PATH.write_text(json.dumps(spec, separators=(",", ":")))
     print(json.dumps({"wrote": str(MODEL_PATH), "bytes": MODEL_PATH.stat().st_size}))
 

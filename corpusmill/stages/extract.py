@@ -28,15 +28,17 @@ _HTML_SNIFF = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body
 class ExtractOptions(Strict):
     # `hybrid` (trafilatura with favor_precision, resiliparse's text when that is 3x longer) was tuned on the
     # 181 ScrapingHub articles: 0.9699 there; on WCXB's dev split (7 page types) 0.8155, ~plain trafilatura.
-    # `auto` (issue 15): resiliparse first (two texts, each also with boilerplate lines dropped by a line model),
-    # trafilatura only where a small shipped model predicts it pays (extract_chooser.py, trained by
-    # tools/train_extract_chooser.py on WCXB dev + the ScrapingHub articles): cross-validated 0.844 on WCXB dev
-    # at ~2x hybrid's speed, but 0.931 on the ScrapingHub articles (hybrid 0.970), so it is not the default.
+    # `auto` (issue 15): resiliparse's two texts and a block model's texts (the page cut into DOM blocks with lxml,
+    # each scored by two stages of boosted trees), the best picked per page by small shipped models, trafilatura
+    # only where they predict it pays (extract_chooser.py, extract_blocks.py, trained by
+    # tools/train_extract_chooser.py on WCXB dev + the ScrapingHub articles): cross-validated 0.853 on WCXB dev
+    # (every page type at or above trafilatura's) at 2.6x hybrid's speed, but 0.928 on the ScrapingHub articles
+    # (hybrid 0.970), so it is not the default.
     # Figures for every engine: docs/benchmarks.md.
     engine: Literal["hybrid", "auto", "trafilatura", "resiliparse"] = Field(
-        "hybrid", description="Main-text extractor: auto (resiliparse first, trafilatura where a shipped model "
-        "predicts it pays, with the settings it was trained with: the trafilatura/resiliparse options below do "
-        "not apply to it), trafilatura, resiliparse, or hybrid (trafilatura, replaced by resiliparse's text when that is fallback_ratio times "
+        "hybrid", description="Main-text extractor: auto (per page the best of resiliparse's texts and a "
+        "block model's, picked by shipped models; trafilatura only where they predict it pays, with the settings "
+        "it was trained with: the trafilatura/resiliparse options below do not apply to it), trafilatura, resiliparse, or hybrid (trafilatura, replaced by resiliparse's text when that is fallback_ratio times "
         "longer); see docs/benchmarks.md for word-F1 and speed.")
     fallback_ratio: float = Field(
         3.0, gt=0, description="hybrid: use resiliparse's text when it has at least this many times the characters "

@@ -1,7 +1,7 @@
-"""The `auto` extraction engine: resiliparse first (cheap: one parse, two texts, each also with its
-boilerplate lines dropped by a line model), then small shipped models predict each cheap text's
-word-F1 and keep the best, decide from cheap features of the page and of resiliparse's texts whether
-trafilatura is worth running, and whether to keep its text.
+"""The `auto` extraction engine: cheap texts first (resiliparse's main content and its whole page
+less chrome; the block model's text at three thresholds, extract_blocks.py), then small shipped models
+predict each cheap text's word-F1 and keep the best, decide from cheap features of the page and of
+those texts whether trafilatura is worth running, and whether to keep its text.
 
 The models are gradient-boosted regression trees of fixed depth trained by
 tools/train_extract_chooser.py on WCXB's dev split (cross-validated by site), stored as
@@ -18,6 +18,8 @@ from typing import Callable
 
 import numpy as np
 
+from corpusmill.stages.extract_blocks import BlockModel, kept_text, segment
+from corpusmill.stages.extract_trees import Trees
 MODEL_PATH = Path(__file__).with_name("extract_chooser.json")
 
 # Tags counted in resiliparse's DOM: how much of the page is prose, lists, tables, forms...
@@ -93,56 +95,6 @@ def page_features(tree, html: str, url: str | None, main: str, page: str) -> dic
     return f
 
 
-_WORD_START = re.compile(r"\b\w")  # the first character of each \w+ word: as many as there are words
-_SEPARATORS = re.compile(r"[|\u00b7\u00bb\u203a\u00a9\u00ae\u2022]")  # | · » › © ® •: menus, breadcrumbs, footers
-LINE_FEATURES = ("chars", "words", "ends_sentence", "starts_upper", "digit_words", "capital_words", "separators",
-                 "position", "char_position", "repeats", "chars_near1", "chars_near3", "ends_sentence_near3",
-                 "in_main_near2", "in_main", "from_page", "lines", "chars_near10")
-
-
-def line_features(lines: list[str], main_lines: set[str], from_page: bool) -> np.ndarray:
-    """One row per line (LINE_FEATURES): its size and shape, where it sits, its neighbours, and whether
-    resiliparse's main-content pass kept it; the line model predicts from these how much of it is main text."""
-    n = len(lines)
-    if not n:
-        return np.zeros((0, len(LINE_FEATURES)))
-    sizes = np.array([len(ln) for ln in lines], dtype=np.float64)
-    firsts = ["".join(_WORD_START.findall(ln)) for ln in lines]
-    nw = np.array([max(len(w), 1) for w in firsts], dtype=np.float64)
-    chars = np.log1p(sizes)
-    ends = np.array([ln[-1] in '.!?:;"\u201d)' for ln in lines], dtype=np.float64)
-    in_main = np.array([ln in main_lines for ln in lines], dtype=np.float64)
-    counts: dict[str, int] = {}
-    for ln in lines:
-        counts[ln] = counts.get(ln, 0) + 1
-    before = np.cumsum(sizes) - sizes
-
-    def near(a: np.ndarray, k: int) -> np.ndarray:  # mean over the lines within k of each line
-        c = np.concatenate([[0.0], np.cumsum(a)])
-        i = np.arange(n)
-        lo, hi = np.maximum(i - k, 0), np.minimum(i + k + 1, n)
-        return (c[hi] - c[lo]) / (hi - lo)
-
-    return np.column_stack([
-        chars, np.log1p([len(w) for w in firsts]), ends, [float(ln[0].isupper()) for ln in lines],
-        np.array([sum(map(str.isdigit, w)) for w in firsts]) / nw,
-        np.array([sum(map(str.isupper, w)) for w in firsts]) / nw,
-        [float(bool(_SEPARATORS.search(ln))) for ln in lines],
-        np.arange(n) / max(n - 1, 1), before / max(sizes.sum(), 1.0), np.log([counts[ln] for ln in lines]),
-        near(chars, 1), near(chars, 3), near(ends, 3), near(in_main, 2), in_main,
-        np.full(n, float(from_page)), np.full(n, np.log1p(n)), near(chars, 10)])
-
-
-def text_lines(text: str) -> list[str]:
-    return [s for s in (ln.strip() for ln in text.splitlines()) if s]
-
-
-def drop_boilerplate(lines: list[str], predicted: np.ndarray, threshold: float) -> str:
-    """The lines the line model scores above `threshold` (all of them when it would keep none)."""
-    kept = [ln for ln, p in zip(lines, predicted) if p > threshold]
-    return "\n".join(kept or lines)
-
-
 def pair_features(first: str, second: str, prefix: str) -> dict[str, float]:
     """How a second engine's text relates to resiliparse's main text: its size and word overlap."""
     a, b = set(first.lower().split()), set(second.lower().split())
@@ -154,71 +106,44 @@ def pair_features(first: str, second: str, prefix: str) -> dict[str, float]:
     return f
 
 
-class Trees:
-    """Fixed-depth boosted regression trees: node i's children are 2i+1 (<= threshold) and 2i+2."""
-
-    def __init__(self, spec: dict):
-        self.depth = spec["depth"]
-        self.base = spec["base"]
-        self.feature = np.asarray(spec["feature"], dtype=np.int64)  # (trees, internal nodes)
-        self.threshold = np.asarray(spec["threshold"], dtype=np.float64)
-        self.leaf = np.asarray(spec["leaf"], dtype=np.float64)  # (trees, 2**depth), learning rate applied
-        self.rows = np.arange(len(self.feature))
-
-    def predict(self, x: np.ndarray) -> float:
-        node = np.zeros(len(self.feature), dtype=np.int64)
-        for _ in range(self.depth):
-            node = 2 * node + 1 + (x[self.feature[self.rows, node]] > self.threshold[self.rows, node])
-        return float(self.base + self.leaf[self.rows, node - (2 ** self.depth - 1)].sum())
-
-    def predict_rows(self, x: np.ndarray) -> np.ndarray:
-        """predict() for each row of a matrix at once."""
-        node = np.zeros((len(x), len(self.feature)), dtype=np.int64)
-        for _ in range(self.depth):
-            f = self.feature[self.rows, node]
-            node = 2 * node + 1 + (np.take_along_axis(x, f, axis=1) > self.threshold[self.rows, node])
-        return self.base + self.leaf[self.rows, node - (2 ** self.depth - 1)].sum(axis=1)
-
-
 # The cheap texts, in the order the pick models score them.
-CHEAP = ("main", "page", "main_kept", "page_kept")
+CHEAP = ("main", "page", "blocks", "blocks_loose", "blocks_strict")
+BLOCK_THRESHOLDS = {"blocks": 0.5, "blocks_loose": 0.3, "blocks_strict": 0.7}
 
 
-def cheap_texts(main: str, page: str, lines_model: Trees, threshold: float) -> dict[str, str]:
-    """resiliparse's two texts, and each with the lines the line model calls boilerplate dropped."""
-    main_lines = text_lines(main)
-    page_lines = text_lines(page)
-    main_set = set(main_lines)
+def cheap_texts(html: str, main: str, page: str, blocks: BlockModel) -> tuple[dict[str, str], dict[str, float]]:
+    """resiliparse's two texts and the block model's texts at three thresholds; and how much of the
+    page's block text the block model kept at each."""
+    b = segment(html)
+    scores = blocks.scores(b)
     out = {"main": main, "page": page}
-    for name, lines, from_page in (("main_kept", main_lines, False), ("page_kept", page_lines, True)):
-        x = line_features(lines, main_set, from_page)
-        out[name] = drop_boilerplate(lines, lines_model.predict_rows(x), threshold) if lines else ""
-    return out
-
-
-def kept_features(texts: dict[str, str]) -> dict[str, float]:
-    """How much of each resiliparse text the line model kept."""
-    return {f"{k}_share": len(texts[f"{k}_kept"]) / max(len(texts[k]), 1) for k in ("main", "page")}
+    total = max(sum(len(t) for t in b.texts), 1)
+    shares = {"blocks_count": float(np.log1p(len(b.texts)))}
+    for name, threshold in BLOCK_THRESHOLDS.items():
+        out[name] = kept_text(b, scores, threshold)
+        shares[f"{name}_share"] = len(out[name]) / total
+    return out, shares
 
 
 class Chooser:
-    """The shipped models: the line model, one word-F1 regressor per cheap text, whether to run
+    """The shipped models: the block model, one word-F1 regressor per cheap text, whether to run
     trafilatura, whether to keep its text."""
 
     def __init__(self, spec: dict):
         self.features1, self.features2 = spec["features1"], spec["features2"]
-        self.tau, self.line_threshold = spec["tau"], spec["line_threshold"]
+        self.tau = spec["tau"]
         self.traf_options = spec["traf_options"]
         models = spec["models"]
-        self.lines, self.gain, self.keep = (Trees(models[k]) for k in ("lines", "gain", "keep"))
+        self.blocks = BlockModel(models["blocks1"], models["blocks2"])
+        self.gain, self.keep = (Trees(models[k]) for k in ("gain", "keep"))
         self.pick = [Trees(models[f"f1_{name}"]) for name in CHEAP]
 
     def extract(self, html: str, url: str | None, trafilatura: Callable[[dict], str]) -> str:
         """Main text of one page; `trafilatura(options)` runs it only when the model says it pays."""
         tree, main, page = resiliparse_texts(html)
-        texts = cheap_texts(main, page, self.lines, self.line_threshold)
+        texts, shares = cheap_texts(html, main, page, self.blocks)
         feats = page_features(tree, html, url, main, page)
-        feats.update(kept_features(texts))
+        feats.update(shares)
         x1 = np.array([feats[n] for n in self.features1])
         pick = int(np.argmax([m.predict(x1) for m in self.pick]))
         cheap = texts[CHEAP[pick]]

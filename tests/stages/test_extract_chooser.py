@@ -1,7 +1,7 @@
 """The `auto` extract engine: its shipped model loads offline and decides deterministically,
-trafilatura runs only when the model (or two empty resiliparse texts) asks for it, the line model
-drops page chrome and keeps prose, and on a few real pages of each WCXB type it is not worse than the
-`hybrid` engine."""
+trafilatura runs only when the model (or empty cheap texts) asks for it, the block model drops page
+chrome and keeps prose, and on a few real pages of each WCXB type it is not worse than the `hybrid`
+engine. How pages are cut into blocks: test_extract_blocks.py."""
 import gzip
 import json
 import re
@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 from corpusmill.stages.extract import ExtractOptions, extract_text
-from corpusmill.stages.extract_chooser import (CHEAP, LINE_FEATURES, Trees, cheap_texts, kept_features, line_features,
-                                               load_chooser, page_features, resiliparse_texts, text_lines)
+from corpusmill.stages.extract_blocks import block_features, second_features, segment
+from corpusmill.stages.extract_chooser import CHEAP, cheap_texts, load_chooser, page_features, resiliparse_texts
+from corpusmill.stages.extract_trees import Trees
 from conftest import shared
 from fixtures import article_html
 
@@ -21,7 +22,11 @@ from fixtures import article_html
 def test_the_shipped_model_is_package_data_and_consistent():
     spec = json.loads(files("corpusmill.stages").joinpath("extract_chooser.json").read_text())
     assert spec["cross_validated"]["folds"] >= 5 and spec["cross_validated"]["wcxb_dev"]["pages"] > 1000
-    models = [("lines", len(LINE_FEATURES)), ("gain", len(spec["features1"])), ("keep", len(spec["features2"]))]
+    blocks = segment(article_html(1))
+    x = block_features(blocks)
+    width2 = second_features(x, np.zeros(len(x)), blocks).shape[1]
+    models = [("blocks1", x.shape[1]), ("blocks2", width2), ("gain", len(spec["features1"])),
+              ("keep", len(spec["features2"]))]
     models += [(f"f1_{name}", len(spec["features1"])) for name in CHEAP]
     assert sorted(spec["models"]) == sorted(name for name, _ in models)
     for name, width in models:
@@ -31,8 +36,8 @@ def test_the_shipped_model_is_package_data_and_consistent():
     # the features the model was trained on are the ones the engine computes
     html = article_html(1)
     tree, main, page = resiliparse_texts(html)
-    texts = cheap_texts(main, page, load_chooser().lines, spec["line_threshold"])
-    feats = {**page_features(tree, html, "https://example.org/news/1", main, page), **kept_features(texts)}
+    _, shares = cheap_texts(html, main, page, load_chooser().blocks)
+    feats = {**page_features(tree, html, "https://example.org/news/1", main, page), **shares}
     assert list(feats) == spec["features1"]
     assert spec["features2"][:len(feats)] == spec["features1"] and spec["features2"][-1] == "pick"
 
@@ -51,35 +56,36 @@ def test_auto_is_deterministic_and_runs_trafilatura_only_when_asked():
     assert len(calls) in (0, 3)  # the same decision each time
     assert all(c == chooser.traf_options for c in calls)
     _, main, page = resiliparse_texts(html)
-    texts = cheap_texts(main, page, chooser.lines, chooser.line_threshold)
+    texts, _ = cheap_texts(html, main, page, chooser.blocks)
     assert first[0] in list(texts.values()) + ["trafilatura's text"]
 
 
 def test_row_prediction_is_the_single_row_walk():
-    lines_model = load_chooser().lines
-    _, main, page = resiliparse_texts(article_html(2))
-    x = line_features(text_lines(page), set(text_lines(main)), True)
-    assert x.shape == (len(text_lines(page)), len(LINE_FEATURES))
-    assert np.allclose(lines_model.predict_rows(x), [lines_model.predict(row) for row in x])
+    first = load_chooser().blocks.first
+    x = block_features(segment(article_html(2)))
+    assert np.allclose(first.predict_rows(x), [first.predict(row) for row in x])
     tiny = Trees({"depth": 1, "base": 0.5, "feature": [[0]], "threshold": [[1.0]], "leaf": [[-0.25, 0.25]]})
     assert tiny.predict_rows(np.array([[0.0], [2.0]])).tolist() == [0.25, 0.75]
 
 
-def test_the_line_model_drops_chrome_and_keeps_prose():
+def test_the_block_model_drops_chrome_and_keeps_prose():
     """A menu and a copyright line in plain <div>s (no <nav>/<footer> for resiliparse to drop):
-    resiliparse's whole page keeps them; the line model drops the menu's one-word lines and keeps
-    every paragraph (the copyright line, a sentence after the story, it keeps: 0.60 > 0.5)."""
+    resiliparse's whole page keeps them; the block model drops the menu's one-word blocks and the
+    copyright line, and keeps every paragraph."""
     chooser = load_chooser()
     html = article_html(4).replace("<nav>", "<div class='top'>").replace("</nav>", "</div>")
     html = html.replace("<footer>", "<div class='end'>").replace("</footer>", "</div>")
     html = html.replace("<a href='/'>Home</a> <a href='/news'>News</a> <a href='/about'>About</a>",
-                        "<div>Home</div><div>News</div><div>About</div><div>Contact</div>")
+                        "<div><a href='/'>Home</a></div><div><a href='/news'>News</a></div>"
+                        "<div><a href='/about'>About</a></div><div><a href='/contact'>Contact</a></div>")
     _, main, page = resiliparse_texts(html)
     assert "All rights reserved" in page and "About" in page
-    kept = cheap_texts(main, page, chooser.lines, chooser.line_threshold)["page_kept"]
+    texts, shares = cheap_texts(html, main, page, chooser.blocks)
+    kept = texts["blocks"]
     assert all(f"Paragraph {j} of story 4" in kept for j in range(4))
-    assert not {"Home", "News", "About", "Contact"} & set(text_lines(kept))
-    assert len(text_lines(kept)) < len(text_lines(page))
+    assert not {"Home", "News", "About", "Contact"} & set(kept.splitlines())
+    assert "All rights reserved" not in kept
+    assert 0 < shares["blocks_share"] < 1
 
 
 def test_auto_asks_trafilatura_when_resiliparse_finds_nothing():
