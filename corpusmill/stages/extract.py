@@ -31,8 +31,8 @@ class ExtractOptions(Strict):
     # `auto` (issue 15): resiliparse's two texts and a block model's texts (the page cut into DOM blocks with lxml,
     # each scored by two stages of boosted trees), the best picked per page by small shipped models, trafilatura
     # only where they predict it pays (extract_chooser.py, extract_blocks.py, trained by
-    # tools/train_extract_chooser.py on WCXB dev + the ScrapingHub articles): cross-validated 0.853 on WCXB dev
-    # (every page type at or above trafilatura's) at 2.6x hybrid's speed, but 0.928 on the ScrapingHub articles
+    # tools/train_extract_chooser.py on WCXB dev + the ScrapingHub articles): cross-validated 0.851 on WCXB dev
+    # (every page type at or above trafilatura's) at 2.5x hybrid's speed, but 0.930 on the ScrapingHub articles
     # (hybrid 0.970), so it is not the default.
     # Figures for every engine: docs/benchmarks.md.
     engine: Literal["hybrid", "auto", "trafilatura", "resiliparse"] = Field(

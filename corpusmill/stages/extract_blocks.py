@@ -69,6 +69,11 @@ class Blocks:
     spans: list[tuple[int, int, int]] = field(default_factory=list)  # (depth, first, end) of block elements
 
 
+def _visible(text: str) -> int:
+    """Characters other than whitespace (link density must not count a pretty-printed anchor's indent)."""
+    return len(text) - sum(map(text.count, (" ", "\n", "\t", "\r")))
+
+
 def _cue_bits(attr: str) -> int:
     """Cue bits of a class/id value: each of its words is looked up once (a cue may be part of a word:
     "sidebar", "site-footer", "commentlist")."""
@@ -80,7 +85,7 @@ def _cue_bits(attr: str) -> int:
             for word, bit in _CUE_WORDS:
                 if word in token:
                     b |= bit
-            if len(_TOKEN_BITS) < 200_000:
+            if len(token) <= 40 and len(_TOKEN_BITS) < 200_000:
                 _TOKEN_BITS[token] = b
         bits |= b
     return bits
@@ -90,7 +95,8 @@ def _cue_bits(attr: str) -> int:
 def _parser():
     from lxml import etree
 
-    return etree.HTMLParser(remove_comments=True, remove_pis=True, encoding="utf-8")
+    # huge_tree: without it libxml2 stops at ~255 levels of nesting (unclosed <div>s) and at 10 MB text nodes
+    return etree.HTMLParser(remove_comments=True, remove_pis=True, encoding="utf-8", huge_tree=True)
 
 
 def segment(html: str) -> Blocks:
@@ -98,13 +104,10 @@ def segment(html: str) -> Blocks:
     from lxml import etree
 
     out = Blocks()
-    try:  # lxml's plain HTML parser: lxml.html's element classes cost a Python call per element
-        try:
-            root = etree.fromstring(html, _parser())
-        except ValueError:  # a str that declares an encoding, or holds NUL characters
-            root = None
-        if root is None and html.strip():  # lxml gives None for a str it cannot encode (lone surrogates)
-            root = etree.fromstring(html.encode("utf-8", "replace"), _parser())
+    # lxml's plain HTML parser (lxml.html's element classes cost a Python call per element), fed UTF-8
+    # bytes: a str lxml cannot encode (a lone surrogate) would be cut short or give no tree at all
+    try:
+        root = etree.fromstring(html.encode("utf-8", "replace"), _parser())
     except etree.LxmlError:
         return out
     if root is None:
@@ -155,7 +158,7 @@ def segment(html: str) -> Blocks:
             if text:
                 parts.append(text)
                 if bits & _LINK:
-                    link += len(text)
+                    link += _visible(text)
             continue
         if isinstance(tag, str) and tag not in SKIP:
             ctx = stack.pop()
@@ -164,13 +167,14 @@ def segment(html: str) -> Blocks:
                 first = starts.pop()
                 if len(out.texts) - first > 1:
                     out.spans.append((ctx[1], first, len(out.texts)))
-                cur = stack[-1]
                 parts.append(" ")
+            if tag in BLOCK or cur is ctx:  # text after a block closed inside an inline element is its parent's
+                cur = stack[-1]
         tail = el.tail
         if tail:
             parts.append(tail)
             if stack[-1][0] & _LINK:
-                link += len(tail)
+                link += _visible(tail)
     flush()
     return out
 
@@ -212,7 +216,8 @@ def block_features(b: Blocks) -> np.ndarray:
     firsts = ["".join(_WORD_START.findall(t)) for t in texts]
     nw = np.array([max(len(w), 1) for w in firsts], dtype=np.float64)
     chars = np.log1p(sizes)
-    link = np.minimum(np.array(b.link_chars, dtype=np.float64) / np.maximum(sizes, 1), 1.0)
+    visible = sizes - np.array([t.count(" ") for t in texts], dtype=np.float64)  # blocks' whitespace is single spaces
+    link = np.minimum(np.array(b.link_chars, dtype=np.float64) / np.maximum(visible, 1), 1.0)
     ends = np.array([t[-1] in '.!?:;"\u201d)' for t in texts], dtype=np.float64)
     bits = np.array(b.bits, dtype=np.int64)
     bit_cols = ((bits[:, None] >> np.arange(N_BITS)[None, :]) & 1).astype(np.float64)

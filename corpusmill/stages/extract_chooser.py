@@ -147,7 +147,7 @@ class Chooser:
         x1 = np.array([feats[n] for n in self.features1])
         pick = int(np.argmax([m.predict(x1) for m in self.pick]))
         cheap = texts[CHEAP[pick]]
-        fallback = cheap or main or page
+        fallback = cheap or next((t for t in texts.values() if t), "")
         if self.gain.predict(x1) <= self.tau and fallback:
             return fallback  # an empty pick must not lose a page the other text has
         traf = trafilatura(self.traf_options)
