@@ -4,7 +4,7 @@ kept in page order.
 
 A block is the text between two block-level tags (a paragraph, a list item, a cell, a heading, a
 line ended by <br>...). Its features: size and shape of its text, link density, the tags around it
-(inside nav/footer/article/li/table...?), cue words in its ancestors' class and id ("comment",
+(is it inside nav, footer, article, li, table...), cue words in its ancestors' class and id ("comment",
 "sidebar", "share", "content", "product"...), depth, position, its neighbours, and whether it sits
 inside the deepest element that holds 30/50/70/90% of the page's sentence-like text (readability's
 idea of a main container, as features). The second stage adds the first stage's scores of the
