@@ -42,9 +42,10 @@ sys.path.insert(0, str(REPO / "tools"))
 import gbdt  # noqa: E402
 
 from benchmarks.extract_sets import CANDIDATES, ENGINE_SETTINGS, load_set, outputs, setting_fn, versions, word_f1  # noqa: E402
-from corpusmill.stages.extract_blocks import (BlockModel, block_features, kept_text, second_features,  # noqa: E402
-                                             segment)
-from corpusmill.stages.extract_chooser import BLOCK_THRESHOLDS, CHEAP, MODEL_PATH, page_features, pair_features  # noqa: E402
+from corpusmill.stages.extract_blocks import BlockModel, Blocks, block_features, second_features, segment  # noqa: E402
+from corpusmill.stages.extract_chooser import (BLOCK_THRESHOLDS, CHEAP, MODEL_PATH, block_texts,  # noqa: E402
+                                               page_features, pair_features)
+from corpusmill.stages.extract_trees import Trees  # noqa: E402
 
 MAIN, PAGE = CANDIDATES  # the two resiliparse texts, in resiliparse_texts' order
 BEFORE = "hybrid (before issue 15)"
@@ -130,7 +131,7 @@ def fit_blocks(data: dict, rows: np.ndarray, weight: np.ndarray) -> dict:
         ws.append(weight[i] * w / w.sum())  # every page weighs the same
     y, w = np.concatenate(ys), np.concatenate(ws)
     first = gbdt.fit(np.vstack(xs), y, weight=w, **BLOCK_PARAMS)
-    stage1 = BlockModel(first, first).first
+    stage1 = Trees(first)
     x2 = [second_features(data["blocks"][i][1], stage1.predict_rows(data["blocks"][i][1]), data["blocks"][i][0])[take]
           for i, take in zip(train, takes)]
     return {"blocks1": first, "blocks2": gbdt.fit(np.vstack(x2), y, weight=w, **BLOCK_PARAMS)}
@@ -138,7 +139,7 @@ def fit_blocks(data: dict, rows: np.ndarray, weight: np.ndarray) -> dict:
 
 def cheap_f1(data: dict, block_models: dict) -> tuple[dict, np.ndarray, np.ndarray]:
     """Word-F1 of the cheap texts per page, the block features the engine adds to the page's,
-    and the block model's CPU seconds per page (the engine's own code: BlockModel and kept_text)."""
+    and the block model's CPU seconds per page (the engine's own code: BlockModel.scores and block_texts)."""
     model = BlockModel(block_models["blocks1"], block_models["blocks2"])
     n = len(data["gold"])
     f = {name: np.zeros(n) for name in CHEAP}
@@ -146,14 +147,11 @@ def cheap_f1(data: dict, block_models: dict) -> tuple[dict, np.ndarray, np.ndarr
     extra, cpu = np.zeros((n, 1 + len(BLOCK_THRESHOLDS))), np.zeros(n)
     for i, (b, x, _, _) in enumerate(data["blocks"]):
         t0 = time.process_time()
-        scores = model.second.predict_rows(second_features(x, model.first.predict_rows(x), b)) if x is not None else np.zeros(0)
-        texts = {name: kept_text(b, scores, t) for name, t in BLOCK_THRESHOLDS.items()}
+        texts, shares = block_texts(b, model.scores(b, x))  # as cheap_texts() in the engine
         cpu[i] = time.process_time() - t0
-        total = max(sum(len(t) for t in b.texts), 1)
-        extra[i, 0] = np.log1p(len(b.texts))  # as cheap_texts() in the engine
-        for j, name in enumerate(BLOCK_THRESHOLDS):
+        extra[i] = list(shares.values())
+        for name in BLOCK_THRESHOLDS:
             f[name][i] = word_f1(texts[name], data["gold"][i])
-            extra[i, 1 + j] = len(texts[name]) / total
     return f, extra, cpu
 
 
@@ -262,7 +260,7 @@ def main() -> None:
     print(json.dumps({"types_below_plain_trafilatura": below}))
     if args.no_write:
         return
-    names1 = data["names1"] + ["blocks_count"] + [f"{name}_share" for name in BLOCK_THRESHOLDS]
+    names1 = data["names1"] + list(block_texts(Blocks(), np.zeros(0))[1])  # the extra columns of cheap_f1
     spec = {"trained_on": f"WCXB dev split ({len(dev['types'])} pages)"
                           + (f" and the ScrapingHub articles (181, weight {args.aeb_weight})" if args.aeb_weight > 0 else "")
                           + f", {versions()}", "cross_validated": report,

@@ -262,10 +262,11 @@ class BlockModel:
     def __init__(self, first: dict, second: dict):
         self.first, self.second = Trees(first), Trees(second)
 
-    def scores(self, b: Blocks) -> np.ndarray:
+    def scores(self, b: Blocks, x: np.ndarray | None = None) -> np.ndarray:
+        """`x`: block_features(b) when the caller has it already (the trainer)."""
         if not b.texts:
             return np.zeros(0)
-        x = block_features(b)
+        x = block_features(b) if x is None else x
         first = self.first.predict_rows(x)
         return self.second.predict_rows(second_features(x, first, b))
 

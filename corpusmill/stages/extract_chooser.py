@@ -18,7 +18,7 @@ from typing import Callable
 
 import numpy as np
 
-from corpusmill.stages.extract_blocks import BlockModel, kept_text, segment
+from corpusmill.stages.extract_blocks import BlockModel, Blocks, kept_text, segment
 from corpusmill.stages.extract_trees import Trees
 MODEL_PATH = Path(__file__).with_name("extract_chooser.json")
 
@@ -111,18 +111,21 @@ CHEAP = ("main", "page", "blocks", "blocks_loose", "blocks_strict")
 BLOCK_THRESHOLDS = {"blocks": 0.5, "blocks_loose": 0.3, "blocks_strict": 0.7}
 
 
-def cheap_texts(html: str, main: str, page: str, blocks: BlockModel) -> tuple[dict[str, str], dict[str, float]]:
-    """resiliparse's two texts and the block model's texts at three thresholds; and how much of the
-    page's block text the block model kept at each."""
-    b = segment(html)
-    scores = blocks.scores(b)
-    out = {"main": main, "page": page}
+def block_texts(b: Blocks, scores: np.ndarray) -> tuple[dict[str, str], dict[str, float]]:
+    """The block model's texts at three thresholds, and the page features they give: how many blocks,
+    how much of the blocks' text each threshold kept (the engine and the trainer both call this)."""
+    texts = {name: kept_text(b, scores, threshold) for name, threshold in BLOCK_THRESHOLDS.items()}
     total = max(sum(len(t) for t in b.texts), 1)
     shares = {"blocks_count": float(np.log1p(len(b.texts)))}
-    for name, threshold in BLOCK_THRESHOLDS.items():
-        out[name] = kept_text(b, scores, threshold)
-        shares[f"{name}_share"] = len(out[name]) / total
-    return out, shares
+    shares.update({f"{name}_share": len(text) / total for name, text in texts.items()})
+    return texts, shares
+
+
+def cheap_texts(html: str, main: str, page: str, blocks: BlockModel) -> tuple[dict[str, str], dict[str, float]]:
+    """resiliparse's two texts and the block model's texts; and block_texts' page features."""
+    b = segment(html)
+    texts, shares = block_texts(b, blocks.scores(b))
+    return {"main": main, "page": page, **texts}, shares
 
 
 class Chooser:
